@@ -1,0 +1,25 @@
+# Set-up and the two everyday jobs. Everything installs into .venv; nothing else is needed.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test lint setup
+
+serve: $(STAMP)  ## serve the default index, building it from examples/ when missing
+	$(VENV)/bin/rag serve
+
+test: $(STAMP)  ## run the test suite
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build
+	$(VENV)/bin/pip install --quiet torch==2.13.0
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)

@@ -1,0 +1,36 @@
+"""POST /search: the passages that best answer a question."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from api.deps import IndexDep
+from api.schemas import ErrorOut, SearchRequest, SearchResponse
+from rag.errors import InvalidInputError
+from rag.search import search as run_search
+from rag.store import Filters
+
+router = APIRouter(tags=["search"])
+
+
+@router.post(
+    "/search",
+    response_model=SearchResponse,
+    responses={422: {"model": ErrorOut}, 400: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    summary="Find who said what about a question",
+)
+def search(body: SearchRequest, index: IndexDep, request: Request) -> dict:
+    settings = request.app.state.holder.settings
+    if body.k > settings.max_k:
+        raise InvalidInputError(f"k: at most {settings.max_k}", field="k")
+    if len(body.query) > settings.max_query_chars:
+        raise InvalidInputError(f"query: at most {settings.max_query_chars} characters", field="query")
+    f = body.filters
+    filters = Filters(
+        speakers=tuple(f.speaker or ()) if f else (),
+        document_ids=(f.document_id,) if f and f.document_id else (),
+        date_from=f.date_from.isoformat() if f and f.date_from else None,
+        date_to=f.date_to.isoformat() if f and f.date_to else None,
+    )
+    result = run_search(index, body.query, k=body.k, offset=body.offset, filters=filters, mode=body.mode)
+    return result.to_dict()

@@ -1,0 +1,140 @@
+"""Split turns into passages: sentence windows that fit the model, never crossing a turn."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from rag.models import ANSWER, QUESTION, Passage, Transcript, Turn
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+
+# A sentence ends at . ! ? or … (closing quotes/brackets kept), before whitespace;
+# a blank line always ends one.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n\s*\n")
+_WORD = re.compile(r"\S+")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of a text, whitespace excluded."""
+    spans = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        _add_span(text, start, match.end(), spans)
+        start = match.end()
+    _add_span(text, start, len(text), spans)
+    return spans
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    piece = text[start:end]
+    if piece.strip():
+        lead = len(piece) - len(piece.lstrip())
+        spans.append((start + lead, start + len(piece.rstrip())))
+
+
+def chunk_transcript(
+    transcript: Transcript,
+    doc_id: str,
+    *,
+    count_tokens: TokenCounter,
+    max_tokens: int,
+    overlap_tokens: int = 0,
+) -> list[Passage]:
+    """Passages for every turn of a transcript, in order."""
+    if max_tokens < 8:
+        raise ValueError("max_tokens must be at least 8")
+    passages: list[Passage] = []
+    for index, turn in enumerate(transcript.turns):
+        context = None
+        if turn.role == ANSWER and index > 0 and transcript.turns[index - 1].role == QUESTION:
+            context = transcript.turns[index - 1].text
+        for start, end in split_turn(turn.text, count_tokens, max_tokens, overlap_tokens):
+            passages.append(
+                Passage(
+                    doc_id=doc_id,
+                    turn_index=index,
+                    speaker=turn.speaker,
+                    role=turn.role,
+                    text=turn.text[start:end],
+                    start_char=start,
+                    end_char=end,
+                    context=context,
+                    start=_time_at(turn, start),
+                    end=_time_at(turn, end),
+                )
+            )
+    return passages
+
+
+def split_turn(
+    text: str, count_tokens: TokenCounter, max_tokens: int, overlap_tokens: int = 0
+) -> list[tuple[int, int]]:
+    """Windows of whole sentences of at most max_tokens; a longer sentence is cut between words."""
+    units = _units(text, count_tokens, max_tokens)
+    if not units:
+        return []
+    windows: list[tuple[int, int]] = []
+    first = 0
+    while first < len(units):
+        last, total = first, units[first][2]
+        while last + 1 < len(units) and total + units[last + 1][2] <= max_tokens:
+            last += 1
+            total += units[last][2]
+        windows.append((units[first][0], units[last][1]))
+        if last + 1 >= len(units):
+            break
+        # step back over trailing sentences that fit the overlap, always moving forward
+        nxt, carried = last + 1, 0
+        while nxt - 1 > first and carried + units[nxt - 1][2] <= overlap_tokens:
+            nxt -= 1
+            carried += units[nxt][2]
+        first = nxt
+    return windows
+
+
+def _units(text: str, count_tokens: TokenCounter, max_tokens: int) -> list[tuple[int, int, int]]:
+    """(start, end, tokens) of sentences, over-long sentences cut into word runs that fit."""
+    spans = sentence_spans(text)
+    counts = count_tokens([text[s:e] for s, e in spans]) if spans else []
+    units = []
+    for (start, end), tokens in zip(spans, counts, strict=True):
+        if tokens <= max_tokens:
+            units.append((start, end, tokens))
+        else:
+            units.extend(_cut_words(text, start, end, count_tokens, max_tokens))
+    return units
+
+
+def _cut_words(
+    text: str, start: int, end: int, count_tokens: TokenCounter, max_tokens: int
+) -> list[tuple[int, int, int]]:
+    words = [(m.start() + start, m.end() + start) for m in _WORD.finditer(text[start:end])]
+    word_tokens = count_tokens([text[s:e] for s, e in words])
+    pieces: list[tuple[int, int, int]] = []
+    first = 0
+    while first < len(words):
+        last, total = first, word_tokens[first]
+        while last + 1 < len(words) and total + word_tokens[last + 1] <= max_tokens:
+            last += 1
+            total += word_tokens[last]
+        piece_start, piece_end = words[first][0], words[last][1]
+        # a lone word longer than the budget is cut by characters
+        if total > max_tokens:
+            piece_end = piece_start + max(1, (piece_end - piece_start) * max_tokens // total)
+            words[first] = (piece_end, words[first][1])
+            pieces.append((piece_start, piece_end, max_tokens))
+            word_tokens[first] = count_tokens([text[piece_end : words[first][1]]])[0]
+            continue
+        pieces.append((piece_start, piece_end, total))
+        first = last + 1
+    return pieces
+
+
+def _time_at(turn: Turn, offset: int) -> float | None:
+    """Seconds at a character offset, spread evenly over the turn's time span."""
+    if turn.start is None:
+        return None
+    if turn.end is None or not turn.text:
+        return turn.start
+    return round(turn.start + (turn.end - turn.start) * offset / len(turn.text), 3)

@@ -1,0 +1,166 @@
+"""From files to an index: find transcripts, parse, chunk, embed, and write them in batches."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rag.chunking import chunk_transcript
+from rag.errors import ParseError, RagError
+from rag.index import Index, PreparedDocument
+from rag.models import Document, Transcript
+from rag.parsing import SUPPORTED_SUFFIXES, read_transcript, transcript_to_dict
+from rag.textclean import clean_for_index
+
+BATCH_PASSAGES = 2000  # passages embedded and written together; a crash loses at most one batch
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, for the CLI's summary and the API's answer."""
+
+    documents: int = 0
+    unchanged: int = 0
+    turns: int = 0
+    passages: int = 0
+    seconds: float = 0.0
+    ids: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def find_transcripts(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Files named directly, and supported files under folders; missing paths are failures."""
+    files: list[Path] = []
+    missing: list[tuple[str, str]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append((str(path), "no such file or folder"))
+    return list(dict.fromkeys(files)), missing
+
+
+def document_id(path: str | Path) -> str:
+    """A stable id from a file name: its stem, reduced to letters, digits, '.', '_' and '-'."""
+    stem = Path(path).name
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.")
+    return slug or "doc-" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+
+
+def content_hash(transcript: Transcript, index: Index) -> str:
+    """Changes when the text, metadata, model or passage settings change."""
+    payload = {
+        "transcript": transcript_to_dict(transcript),
+        "model": index.manifest["model"],
+        "passage_tokens": index.passage_tokens,
+        "overlap_tokens": index.overlap_tokens,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def prepare(index: Index, transcript: Transcript, doc_id: str) -> PreparedDocument:
+    """Chunk a transcript (vectors are filled in by embed_all)."""
+    embedder = index.embedder
+    passages = chunk_transcript(
+        transcript,
+        doc_id,
+        count_tokens=embedder.count_tokens,
+        max_tokens=index.passage_tokens,
+        overlap_tokens=index.overlap_tokens,
+    )
+    doc = Document(
+        id=doc_id,
+        title=transcript.title,
+        date=transcript.date,
+        place=transcript.place,
+        number=transcript.number,
+        source=transcript.source,
+    )
+    empty = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
+    return PreparedDocument(doc, content_hash(transcript, index), transcript, passages, empty)
+
+
+def embed_all(index: Index, docs: list[PreparedDocument], progress: Callable[[int], None] | None = None) -> None:
+    """Fill in every passage vector of the documents, in one length-sorted pass."""
+    texts = [clean_for_index(p.text) for d in docs for p in d.passages]
+    vectors = index.embedder.encode_passages(texts, progress=progress)
+    first = 0
+    for doc in docs:
+        doc.vectors[:] = vectors[first : first + len(doc.passages)]
+        first += len(doc.passages)
+
+
+def add_transcripts(
+    index: Index,
+    items: Iterable[tuple[str, Transcript]],
+    *,
+    on_passages: Callable[[int], None] | None = None,
+    report: IngestReport | None = None,
+) -> IngestReport:
+    """Index (doc_id, transcript) pairs; an unchanged document is skipped, a changed one replaced."""
+    report = report or IngestReport()
+    started = time.perf_counter()
+    batch: list[PreparedDocument] = []
+
+    def flush() -> None:
+        if batch:
+            embed_all(index, batch, on_passages)
+            index.apply(add=list(batch))
+            batch.clear()
+
+    for doc_id, transcript in items:
+        prepared = prepare(index, transcript, doc_id)
+        report.ids.append(doc_id)
+        if index.content_hash(doc_id) == prepared.content_hash:
+            report.unchanged += 1
+            continue
+        if any(d.doc.id == doc_id for d in batch):
+            flush()  # the same id twice: the later file replaces the earlier, in order
+        batch.append(prepared)
+        report.documents += 1
+        report.turns += len(transcript.turns)
+        report.passages += len(prepared.passages)
+        if sum(len(d.passages) for d in batch) >= BATCH_PASSAGES:
+            flush()
+    flush()
+    report.seconds += time.perf_counter() - started
+    return report
+
+
+def ingest_paths(
+    index: Index,
+    paths: Iterable[str | Path],
+    *,
+    fmt: str | None = None,
+    on_file: Callable[[Path, str | None], None] | None = None,
+    on_passages: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Parse and index files and folders; a file that fails is reported and skipped."""
+    files, missing = find_transcripts(paths)
+    report = IngestReport(failures=list(missing))
+
+    def parsed() -> Iterable[tuple[str, Transcript]]:
+        for path in files:
+            try:
+                transcript = read_transcript(path, fmt)
+            except RagError as exc:
+                report.failures.append((str(path), exc.message if isinstance(exc, ParseError) else str(exc)))
+                if on_file:
+                    on_file(path, exc.message)
+                continue
+            if on_file:
+                on_file(path, None)
+            yield document_id(path), transcript
+
+    return add_transcripts(index, parsed(), on_passages=on_passages, report=report)

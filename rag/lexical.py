@@ -1,0 +1,87 @@
+"""BM25 lexical scoring (bm25s) over the same passage ids as the vectors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from rag.durable import fsync_tree
+from rag.textclean import clean_for_index
+
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    return bm25s.tokenize(
+        [clean_for_index(t) for t in texts],
+        stopwords="en",
+        stemmer=_STEMMER,
+        return_ids=False,
+        show_progress=False,
+    )
+
+
+class LexicalIndex:
+    """A BM25 index whose document positions map to passage ids."""
+
+    def __init__(self, ids: np.ndarray, bm25: bm25s.BM25 | None):
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self.bm25 = bm25
+
+    @classmethod
+    def build(cls, ids: np.ndarray, texts: list[str]) -> LexicalIndex:
+        if not len(ids):
+            return cls(ids, None)
+        bm25 = bm25s.BM25()
+        bm25.index(tokenize(texts), show_progress=False)
+        return cls(ids, bm25)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) with a positive score, only among `allowed` ids when given."""
+        if self.bm25 is None:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        tokens = tokenize([query])[0]
+        mask = None
+        if allowed is not None:
+            # ids are ascending (built from the store in id order), so positions are a bisection
+            allowed = np.asarray(allowed, dtype=np.int64)
+            positions = np.searchsorted(self.ids, allowed)
+            positions = positions[positions < len(self.ids)]
+            positions = positions[np.isin(self.ids[positions], allowed)]
+            mask = np.zeros(len(self.ids), dtype=np.float32)
+            mask[positions] = 1.0
+        scores = self.bm25.get_scores(tokens, weight_mask=mask) if tokens else np.zeros(len(self.ids))
+        k = min(k, int(np.count_nonzero(scores > 0)))
+        if k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.lexsort((self.ids[top], -scores[top]))]
+        return scores[top].astype(np.float32), self.ids[top]
+
+    def save(self, directory: Path) -> None:
+        tmp = directory.with_name(f".{directory.name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        np.save(tmp / "ids.npy", self.ids, allow_pickle=False)
+        if self.bm25 is not None:
+            self.bm25.save(str(tmp), show_progress=False)
+        (tmp / "meta.json").write_text(json.dumps({"documents": len(self.ids)}))
+        fsync_tree(tmp)
+        shutil.rmtree(directory, ignore_errors=True)
+        tmp.rename(directory)
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalIndex:
+        ids = np.load(directory / "ids.npy", allow_pickle=False)
+        bm25 = None
+        if len(ids):
+            bm25 = bm25s.BM25.load(str(directory), mmap=False, show_progress=False)
+        return cls(ids, bm25)

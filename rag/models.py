@@ -1,0 +1,93 @@
+"""The nouns of the pipeline: Turn, Transcript, Passage, SearchHit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+QUESTION = "question"
+ANSWER = "answer"
+STATEMENT = "statement"
+ROLES = (QUESTION, ANSWER, STATEMENT)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one speaker said without interruption."""
+
+    speaker: str
+    text: str
+    role: str = STATEMENT
+    start: float | None = None  # seconds, where the source has times
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A parsed document: metadata and its turns in order."""
+
+    title: str
+    turns: tuple[Turn, ...]
+    date: str | None = None  # ISO yyyy-mm-dd
+    place: str | None = None
+    number: str | None = None  # the publisher's document number
+    source: str | None = None  # path or URL it came from
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A window of one turn, the unit that is embedded and searched."""
+
+    doc_id: str
+    turn_index: int
+    speaker: str
+    role: str
+    text: str
+    start_char: int  # offsets into the turn's text
+    end_char: int
+    context: str | None = None  # for an answer: the question it answers
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A stored transcript's metadata and counts."""
+
+    id: str
+    title: str
+    date: str | None = None
+    place: str | None = None
+    number: str | None = None
+    source: str | None = None
+    turns: int = 0
+    passages: int = 0
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """The sentences of a hit that best match the question, with offsets into the hit's text."""
+
+    text: str
+    start_char: int
+    end_char: int
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One ranked answer to a question."""
+
+    rank: int
+    score: float
+    passage_id: int
+    text: str
+    speaker: str
+    role: str
+    document: Document
+    turn_index: int
+    start_char: int
+    end_char: int
+    context: str | None = None
+    start: float | None = None
+    end: float | None = None
+    highlight: Highlight | None = None
+    extra: dict = field(default_factory=dict)

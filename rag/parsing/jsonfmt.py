@@ -1,0 +1,102 @@
+"""Our JSON transcript format: {"title", "date"?, "source"?, "turns": [{"speaker", "text", "start"?, "end"?}]}."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+from rag.errors import ParseError
+from rag.models import Transcript, Turn
+from rag.parsing.speakers import assign_roles, principal_speaker
+
+
+def parse_json(text: str, source: str) -> Transcript:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(source, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    return transcript_from_dict(data, source)
+
+
+def transcript_from_dict(data: object, source: str) -> Transcript:
+    """Validate a decoded JSON transcript; errors name the offending field."""
+    if not isinstance(data, dict):
+        raise ParseError(source, "a JSON transcript must be an object with 'title' and 'turns'")
+    raw_turns = data.get("turns")
+    if not isinstance(raw_turns, list) or not raw_turns:
+        raise ParseError(source, "'turns' must be a non-empty list of {speaker, text}")
+    title = data.get("title")
+    if title is not None and not isinstance(title, str):
+        raise ParseError(source, "'title' must be a string")
+    date = _date(data.get("date"), source)
+    turns: list[Turn] = []
+    for i, raw in enumerate(raw_turns):
+        where = f"turns[{i}]"
+        if not isinstance(raw, dict):
+            raise ParseError(source, f"{where} must be an object with 'speaker' and 'text'")
+        speaker, text = raw.get("speaker", ""), raw.get("text")
+        if not isinstance(text, str):
+            raise ParseError(source, f"{where}.text must be a string")
+        if speaker is None:
+            speaker = ""
+        if not isinstance(speaker, str):
+            raise ParseError(source, f"{where}.speaker must be a string")
+        start, end = _seconds(raw, "start", where, source), _seconds(raw, "end", where, source)
+        if start is not None and end is not None and end < start:
+            raise ParseError(source, f"{where}.end is before {where}.start")
+        if text.strip():
+            turns.append(Turn(speaker.strip(), text.strip(), start=start, end=end))
+    if not turns:
+        raise ParseError(source, "every turn's text is empty")
+    title = (title or "").strip() or source
+    principal = principal_speaker(title, [t.speaker for t in turns if t.speaker])
+    turns = [t if t.speaker else Turn(principal, t.text, t.role, t.start, t.end) for t in turns]
+    src = data.get("source")
+    return Transcript(
+        title=title,
+        turns=tuple(assign_roles(turns)),
+        date=date,
+        place=data.get("place") if isinstance(data.get("place"), str) else None,
+        number=data.get("number") if isinstance(data.get("number"), str) else None,
+        source=src if isinstance(src, str) and src else source,
+    )
+
+
+def _date(value: object, source: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10]).isoformat()
+        except ValueError:
+            pass
+    raise ParseError(source, f"'date' must be YYYY-MM-DD, got {value!r}")
+
+
+def _seconds(raw: dict, key: str, where: str, source: str) -> float | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ParseError(source, f"{where}.{key} must be a number of seconds")
+    if value < 0:
+        raise ParseError(source, f"{where}.{key} must not be negative")
+    return float(value)
+
+
+def transcript_to_dict(transcript: Transcript) -> dict:
+    """The inverse of transcript_from_dict, used by `rag parse --json`."""
+    out: dict = {"title": transcript.title, "date": transcript.date}
+    for key in ("place", "number", "source"):
+        if getattr(transcript, key):
+            out[key] = getattr(transcript, key)
+    out["turns"] = []
+    for turn in transcript.turns:
+        item = {"speaker": turn.speaker, "role": turn.role, "text": turn.text}
+        if turn.start is not None:
+            item["start"] = turn.start
+        if turn.end is not None:
+            item["end"] = turn.end
+        out["turns"].append(item)
+    return out

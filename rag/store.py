@@ -1,0 +1,349 @@
+"""PassageStore: documents, turns, passages and their vectors in sqlite, the index's source of truth."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.models import Document, Passage, Transcript
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS = {
+    1: """
+    CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        date TEXT,
+        place TEXT,
+        number TEXT,
+        source TEXT,
+        content_hash TEXT NOT NULL,
+        added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE TABLE turns (
+        doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        speaker TEXT NOT NULL,
+        role TEXT NOT NULL,
+        text TEXT NOT NULL,
+        start REAL,
+        "end" REAL,
+        PRIMARY KEY (doc_id, idx)
+    );
+    CREATE TABLE passages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        turn_index INTEGER NOT NULL,
+        speaker TEXT NOT NULL,
+        role TEXT NOT NULL,
+        text TEXT NOT NULL,
+        start_char INTEGER NOT NULL,
+        end_char INTEGER NOT NULL,
+        context TEXT,
+        start REAL,
+        "end" REAL,
+        vector BLOB NOT NULL
+    );
+    CREATE INDEX passages_doc ON passages(doc_id, turn_index);
+    CREATE INDEX passages_speaker ON passages(speaker);
+    CREATE INDEX documents_date ON documents(date);
+    CREATE TABLE state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO state VALUES ('generation', 0);
+    """,
+}
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    """A passage row joined with its document, as search results need it."""
+
+    id: int
+    passage: Passage
+    document: Document
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions on which passages a search may return."""
+
+    speakers: tuple[str, ...] = ()
+    document_ids: tuple[str, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.speakers or self.document_ids or self.date_from or self.date_to)
+
+
+class PassageStore:
+    """Owns the sqlite file and its schema; one connection per thread, WAL for concurrent reads."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        with self.transaction() as db:
+            self._migrate(db)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: everything in it lands together or not at all."""
+        db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query in it sees the same state."""
+        db = self._connect()
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        for target in sorted(v for v in _MIGRATIONS if v > version):
+            # statement by statement: executescript() would commit the open transaction
+            for statement in _MIGRATIONS[target].split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {target}")
+
+    # ---------------------------------------------------------------- writes
+
+    def replace_document(
+        self,
+        db: sqlite3.Connection,
+        doc: Document,
+        content_hash: str,
+        transcript: Transcript,
+        passages: Sequence[Passage],
+        vectors: np.ndarray,
+        ids: Sequence[int],
+    ) -> None:
+        """Put a document in place of any with its id, its passages under the ids given."""
+        self.delete_document(db, doc.id)
+        db.execute(
+            "INSERT INTO documents (id, title, date, place, number, source, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (doc.id, doc.title, doc.date, doc.place, doc.number, doc.source, content_hash),
+        )
+        db.executemany(
+            'INSERT INTO turns (doc_id, idx, speaker, role, text, start, "end") VALUES (?, ?, ?, ?, ?, ?, ?)',
+            [(doc.id, i, t.speaker, t.role, t.text, t.start, t.end) for i, t in enumerate(transcript.turns)],
+        )
+        db.executemany(
+            "INSERT INTO passages (id, doc_id, turn_index, speaker, role, text, start_char,"
+            ' end_char, context, start, "end", vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            [
+                (
+                    int(pid),
+                    doc.id,
+                    p.turn_index,
+                    p.speaker,
+                    p.role,
+                    p.text,
+                    p.start_char,
+                    p.end_char,
+                    p.context,
+                    p.start,
+                    p.end,
+                    np.asarray(vector, dtype=np.float32).tobytes(),
+                )
+                for pid, p, vector in zip(ids, passages, vectors, strict=True)
+            ],
+        )
+        self._bump(db)
+
+    def delete_document(self, db: sqlite3.Connection, doc_id: str) -> None:
+        """Remove a document and everything of it."""
+        if db.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount:
+            self._bump(db)
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection) -> None:
+        db.execute("UPDATE state SET value = value + 1 WHERE key = 'generation'")
+
+    # ---------------------------------------------------------------- reads
+
+    def generation(self) -> int:
+        return int(self._connect().execute("SELECT value FROM state WHERE key='generation'").fetchone()[0])
+
+    def next_passage_id(self) -> int:
+        """The id the next inserted passage takes (ids are never reused)."""
+        db = self._connect()
+        seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'passages'").fetchone()
+        top = db.execute("SELECT MAX(id) FROM passages").fetchone()[0]
+        return max(seq[0] if seq else 0, top or 0) + 1
+
+    def passage_ids_of(self, doc_id: str) -> list[int]:
+        return [r[0] for r in self._connect().execute("SELECT id FROM passages WHERE doc_id = ?", (doc_id,))]
+
+    def answer_passage_ids(self, turns: Sequence[tuple[str, int]]) -> dict[tuple[str, int], list[int]]:
+        """For question turns (doc_id, turn_index): the passage ids of the answer that follows."""
+        out: dict[tuple[str, int], list[int]] = {}
+        db = self._connect()
+        for doc_id, turn_index in turns:
+            rows = db.execute(
+                "SELECT id FROM passages WHERE doc_id = ? AND turn_index = ? AND role = 'answer' ORDER BY start_char",
+                (doc_id, turn_index + 1),
+            )
+            ids = [r[0] for r in rows]
+            if ids:
+                out[(doc_id, turn_index)] = ids
+        return out
+
+    def content_hash(self, doc_id: str) -> str | None:
+        row = self._connect().execute("SELECT content_hash FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def document(self, doc_id: str) -> Document | None:
+        rows = self.documents(ids=[doc_id])
+        return rows[0] if rows else None
+
+    def documents(self, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = -1) -> list[Document]:
+        where, params = "", []
+        if ids is not None:
+            where = f"WHERE d.id IN ({','.join('?' * len(ids))})"
+            params = list(ids)
+        rows = self._connect().execute(
+            "SELECT d.*, (SELECT COUNT(*) FROM turns t WHERE t.doc_id = d.id) AS n_turns,"
+            " (SELECT COUNT(*) FROM passages p WHERE p.doc_id = d.id) AS n_passages"
+            f" FROM documents d {where} ORDER BY d.date IS NULL, d.date, d.id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return [_document(r) for r in rows]
+
+    def turns(self, doc_id: str) -> list[sqlite3.Row]:
+        return list(self._connect().execute("SELECT * FROM turns WHERE doc_id = ? ORDER BY idx", (doc_id,)))
+
+    def passages(self, ids: Sequence[int], db: sqlite3.Connection | None = None) -> dict[int, StoredPassage]:
+        """Passages with their documents, by id; ids that no longer exist are absent."""
+        if not len(ids):
+            return {}
+        db = db or self._connect()
+        out: dict[int, StoredPassage] = {}
+        unique = list(dict.fromkeys(int(i) for i in ids))
+        for first in range(0, len(unique), 500):
+            chunk = unique[first : first + 500]
+            rows = db.execute(
+                "SELECT p.id, p.doc_id, p.turn_index, p.speaker, p.role, p.text, p.start_char,"
+                ' p.end_char, p.context, p.start, p."end", d.title, d.date, d.place, d.number,'
+                " d.source FROM passages p JOIN documents d ON d.id = p.doc_id"
+                f" WHERE p.id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for r in rows:
+                passage = Passage(
+                    doc_id=r["doc_id"],
+                    turn_index=r["turn_index"],
+                    speaker=r["speaker"],
+                    role=r["role"],
+                    text=r["text"],
+                    start_char=r["start_char"],
+                    end_char=r["end_char"],
+                    context=r["context"],
+                    start=r["start"],
+                    end=r["end"],
+                )
+                document = Document(
+                    id=r["doc_id"],
+                    title=r["title"],
+                    date=r["date"],
+                    place=r["place"],
+                    number=r["number"],
+                    source=r["source"],
+                )
+                out[r["id"]] = StoredPassage(r["id"], passage, document)
+        return out
+
+    def passage_ids(self, filters: Filters, db: sqlite3.Connection | None = None) -> np.ndarray:
+        """Ids of the passages a filter admits."""
+        clauses, params = [], []
+        if filters.speakers:
+            clauses.append(f"p.speaker IN ({','.join('?' * len(filters.speakers))})")
+            params.extend(filters.speakers)
+        if filters.document_ids:
+            clauses.append(f"p.doc_id IN ({','.join('?' * len(filters.document_ids))})")
+            params.extend(filters.document_ids)
+        if filters.date_from:
+            clauses.append("d.date >= ?")
+            params.append(filters.date_from)
+        if filters.date_to:
+            clauses.append("d.date <= ?")
+            params.append(filters.date_to)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = (db or self._connect()).execute(
+            f"SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id {where}", params
+        )
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """All (ids, vectors), for rebuilding the vector index without re-embedding."""
+        rows = self._connect().execute("SELECT id, vector FROM passages ORDER BY id").fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        if not rows:
+            return ids, np.zeros((0, 0), dtype=np.float32)
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        return ids, matrix
+
+    def texts(self) -> tuple[np.ndarray, list[str]]:
+        """All (ids, texts), for rebuilding the lexical index."""
+        rows = self._connect().execute("SELECT id, text FROM passages ORDER BY id").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows]
+
+    def speakers(self) -> list[tuple[str, int]]:
+        rows = self._connect().execute(
+            "SELECT speaker, COUNT(*) FROM passages GROUP BY speaker ORDER BY COUNT(*) DESC, speaker"
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        db = self._connect()
+        return {
+            table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("documents", "turns", "passages")
+        }
+
+
+def _document(row: sqlite3.Row) -> Document:
+    return Document(
+        id=row["id"],
+        title=row["title"],
+        date=row["date"],
+        place=row["place"],
+        number=row["number"],
+        source=row["source"],
+        turns=row["n_turns"],
+        passages=row["n_passages"],
+    )

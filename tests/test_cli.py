@@ -1,0 +1,82 @@
+"""The `rag` command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from rag.cli import app
+from tests.conftest import SEED, SEED_ID
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def cli_index(tmp_path_factory):
+    """An index built by `rag ingest` from a folder holding the seed and one broken file."""
+    folder = tmp_path_factory.mktemp("transcripts")
+    (folder / SEED.name).write_bytes(SEED.read_bytes())
+    (folder / "broken.json").write_text("{ not json")
+    directory = tmp_path_factory.mktemp("cli-index")
+    result = runner.invoke(app, ["ingest", str(folder), "--index", str(directory)])
+    return directory, result
+
+
+def test_ingest_summarises_and_reports_the_bad_file_it_skipped(cli_index):
+    _, result = cli_index
+    assert result.exit_code == 0, result.output
+    assert "indexed 1 documents (7 turns," in result.output
+    assert "1 failed" in result.output
+    assert "broken.json:1" in result.output
+
+
+def test_search_json_prints_the_api_object(cli_index):
+    directory, _ = cli_index
+    result = runner.invoke(
+        app, ["search", "military base in Tajikistan", "-k", "2", "--json", "--index", str(directory)]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert set(body) == {"query", "took_ms", "results"}
+    assert len(body["results"]) == 2
+    assert body["results"][0]["document"]["id"] == SEED_ID
+
+
+def test_search_by_speaker_prints_only_that_speaker(cli_index):
+    directory, _ = cli_index
+    result = runner.invoke(app, ["search", "security", "--speaker", "Question", "--json", "--index", str(directory)])
+    assert {r["speaker"] for r in json.loads(result.output)["results"]} == {"Question"}
+
+
+def test_parse_json_prints_title_date_and_turns():
+    result = runner.invoke(app, ["parse", str(SEED), "--json"])
+    body = json.loads(result.output)
+    assert body["date"] == "2025-02-13"
+    assert [t["speaker"] for t in body["turns"]][:3] == ["Sergey Lavrov", "Question", "Sergey Lavrov"]
+    assert set(body["turns"][0]) == {"speaker", "role", "text"}
+
+
+def test_stats_shows_counts(cli_index):
+    directory, _ = cli_index
+    result = runner.invoke(app, ["stats", "--index", str(directory)])
+    assert result.exit_code == 0 and "passages" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "x", "--index", "{tmp}/none"], "no index at"),
+        (["search", "x", "--from", "yesterday", "--index", "{index}"], "--from must be a date"),
+        (["search", "x", "--mode", "psychic", "--index", "{index}"], "mode must be one of"),
+        (["parse", "{tmp}/missing.txt"], "cannot read"),
+    ],
+)
+def test_bad_input_is_a_message_and_a_non_zero_exit(cli_index, tmp_path, args, message):
+    directory, _ = cli_index
+    args = [a.format(tmp=tmp_path, index=directory) for a in args]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,91 @@
+"""Search over the bundled examples: paraphrased questions, speakers, filters, highlights."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.errors import InvalidInputError
+from rag.search import search
+from rag.store import Filters
+from tests.conftest import SEED_ID
+
+
+@pytest.mark.parametrize(
+    ("question", "speaker", "words"),
+    [
+        (
+            "Which Russian troops are stationed in Tajikistan to protect the border?",
+            "Sergey Lavrov",
+            "201st military base",
+        ),
+        ("How many Tajik students can study at Russian universities for free?", "Sergey Lavrov", "1,000 spots"),
+        ("Why did the administration turn down the hotel tax?", "TREASURER BELLAMY", "refused the levy"),
+        ("When do passengers get their money back for the rail closure?", "MS. LINDQVIST", "refund"),
+        ("Why won't the government put a ceiling on gas prices?", "Anna Keller", "A cap helps everyone"),
+    ],
+)
+def test_a_paraphrased_question_finds_the_passage_and_its_speaker(examples_index, question, speaker, words):
+    hits = search(examples_index, question, k=3).hits
+    assert any(h.speaker == speaker and words in h.text for h in hits), [(h.speaker, h.text[:60]) for h in hits]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_every_mode_answers(examples_index, mode):
+    hits = search(examples_index, "military base in Tajikistan", k=3, mode=mode).hits
+    assert hits and "military base" in hits[0].text
+
+
+def test_results_are_ranked_one_to_k_with_falling_scores(examples_index):
+    hits = search(examples_index, "migration", k=5, mode="dense").hits
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_speaker_filter_returns_only_that_speaker(examples_index):
+    hits = search(examples_index, "prices", k=5, filters=Filters(speakers=("Interviewer",))).hits
+    assert hits and {h.speaker for h in hits} == {"Interviewer"}
+
+
+def test_several_speakers_can_be_asked_for_at_once(examples_index):
+    hits = search(examples_index, "ferry", k=10, filters=Filters(speakers=("MS. HADDAD", "COUNCILMEMBER DIAZ"))).hits
+    assert {h.speaker for h in hits} == {"MS. HADDAD", "COUNCILMEMBER DIAZ"}
+
+
+def test_document_filter_keeps_one_document(examples_index):
+    hits = search(examples_index, "agreement", k=5, filters=Filters(document_ids=(SEED_ID,))).hits
+    assert hits and {h.document.id for h in hits} == {SEED_ID}
+
+
+def test_date_range_filter_keeps_documents_inside_it(examples_index):
+    hits = search(examples_index, "budget", k=10, filters=Filters(date_from="2026-10-01", date_to="2026-10-31")).hits
+    assert hits and all("2026-10-01" <= h.document.date <= "2026-10-31" for h in hits)
+
+
+def test_a_filter_nothing_matches_gives_no_results(examples_index):
+    assert search(examples_index, "budget", filters=Filters(speakers=("Nobody",))).hits == []
+
+
+def test_hits_carry_document_metadata_and_offsets_into_the_turn(examples_index):
+    hit = search(examples_index, "scholarships for Tajik students", k=1).hits[0]
+    assert hit.document.id == SEED_ID and hit.document.date == "2025-02-13"
+    turn = examples_index.store.turns(SEED_ID)[hit.turn_index]
+    assert turn["text"][hit.start_char : hit.end_char] == hit.text
+
+
+def test_highlight_offsets_point_at_the_quoted_sentences(examples_index):
+    for hit in search(examples_index, "compensation for the rail closure", k=5).hits:
+        if hit.highlight:
+            assert hit.text[hit.highlight.start_char : hit.highlight.end_char] == hit.highlight.text
+
+
+def test_overlapping_windows_of_one_turn_are_not_both_returned(examples_index):
+    hits = search(examples_index, "Russia Tajikistan cooperation", k=20).hits
+    for a in hits:
+        for b in hits:
+            if a is not b and (a.document.id, a.turn_index) == (b.document.id, b.turn_index):
+                assert a.end_char <= b.start_char or b.end_char <= a.start_char
+
+
+def test_an_empty_question_is_refused():
+    with pytest.raises(InvalidInputError):
+        search(None, "   ")  # type: ignore[arg-type]
