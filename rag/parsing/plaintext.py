@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 from rag.errors import ParseError
 from rag.models import Transcript, Turn
 from rag.parsing import metadata
-from rag.parsing.speakers import (
-    ROLE_WORDS,
-    assign_roles,
-    label_shape_ok,
-    name_key,
-    principal_speaker,
-    strip_parentheticals,
-)
+from rag.parsing.labels import read_line
+from rag.parsing.speakers import assign_roles, principal_speaker, trusted_labels
 
-# The label ends at the first ": " of a line ("Yes or no: Did ..." inside a turn stays text).
-_LABEL = re.compile(r"^\s*(?:\*\*)?(?P<label>[^:\n]{1,120}?)(?:\*\*)?:(?:\*\*)?(?:\s+|$)")
 _TITLE_MAX_CHARS = 300
 
 
@@ -28,23 +19,29 @@ class _Paragraph:
     line: int
     text: str
     label: str | None = None
+    start: float | None = None  # seconds, from a time code
+    loose: bool = False  # see labels.Line.loose
+    head: str = ""  # the label as written, put back should it be refused
 
 
 @dataclass
 class _Draft:
     speaker: str | None  # None: before the first label
+    start: float | None = None
     paragraphs: list[str] = field(default_factory=list)
 
 
-def parse_text(text: str, source: str) -> Transcript:
-    """Parse a plain-text transcript; `source` names it in errors and metadata."""
+def parse_text(text: str, source: str, *, title: str | None = None) -> Transcript:
+    """Parse a plain-text transcript; `source` names it in errors and metadata.
+
+    `title`, when given (the HTML reader knows it), is used instead of looking for one in the text.
+    """
     paragraphs, number = _paragraphs(text)
     if not paragraphs:
         raise ParseError(source, "no transcript text found", line=1)
 
-    title = None
     first = paragraphs[0]
-    if first.label is None and len(paragraphs) > 1 and _looks_like_title(first.text):
+    if title is None and first.label is None and len(paragraphs) > 1 and _looks_like_title(first.text):
         title = first.text
         paragraphs = paragraphs[1:]
     title = title or _stem(source)
@@ -56,15 +53,18 @@ def parse_text(text: str, source: str) -> Transcript:
     drafts: list[_Draft] = []
     for para in paragraphs:
         if para.label is not None or not drafts:
-            drafts.append(_Draft(para.label))
+            drafts.append(_Draft(para.label, para.start))
         if para.text:
             drafts[-1].paragraphs.append(para.text)
-
-    labelled = [d.speaker for d in drafts if d.speaker]
-    principal = principal_speaker(title, labelled)
-    turns = [Turn(speaker=d.speaker or principal, text="\n\n".join(d.paragraphs)) for d in drafts if d.paragraphs]
-    if not turns:
+    drafts = [d for d in drafts if d.paragraphs]
+    if not drafts:
         raise ParseError(source, "no transcript text found after the title", line=paragraphs[0].line)
+
+    principal = principal_speaker(title, [d.speaker for d in drafts if d.speaker])
+    turns = [
+        Turn(speaker=d.speaker or principal, text="\n\n".join(d.paragraphs), start=d.start, end=_end(d, nxt))
+        for d, nxt in zip(drafts, [*drafts[1:], None], strict=True)
+    ]
 
     date = place = None
     for header in (title, dateline):
@@ -84,47 +84,64 @@ def parse_text(text: str, source: str) -> Transcript:
 
 
 def _paragraphs(text: str) -> tuple[list[_Paragraph], str | None]:
-    """Blank-line separated paragraphs, debris dropped; a labelled line starts its own paragraph."""
+    """Blank-line separated paragraphs, debris dropped; a labelled or time-coded line starts its own paragraph."""
     paragraphs: list[_Paragraph] = []
     number = None
     open_paragraph = False
+    pending_time = None  # a time code on its own line, for the label that follows it
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.replace("\u00a0", " ").strip()
-        if not line or metadata.is_debris(raw):
+        if not line:
+            open_paragraph = False
+            continue
+        read = read_line(line)
+        if read.time_only:
+            pending_time = read.start
+            open_paragraph = False
+            continue
+        if metadata.is_debris(raw):
             if number is None and metadata.is_document_number(line):
                 number = line
             open_paragraph = False
             continue
-        match = _LABEL.match(line)
-        if match and label_shape_ok(match.group("label").strip()):
-            paragraphs.append(_Paragraph(lineno, line[match.end() :].strip(), match.group("label").strip()))
-        elif open_paragraph:
-            paragraphs[-1].text = f"{paragraphs[-1].text} {line}".strip()
+        if read.label is not None:
+            start = read.start if read.start is not None else pending_time
+            paragraphs.append(_Paragraph(lineno, read.text, read.label, start, read.loose, read.head))
+        elif open_paragraph and read.start is None:
+            paragraphs[-1].text = f"{paragraphs[-1].text} {read.text}".strip()
         else:
-            paragraphs.append(_Paragraph(lineno, line))
+            paragraphs.append(_Paragraph(lineno, read.text, start=read.start))
+        # A clock time at the top of a page ("17:31" above the title) times nothing.
+        pending_time = None
         open_paragraph = True
     return paragraphs, number
 
 
 def _accept_labels(paragraphs: list[_Paragraph]) -> None:
-    """Keep a one-word label only when it recurs, is a role, or names a known speaker.
+    """Refuse labels the document does not bear out; a refused label goes back into the text.
 
-    "Capacity: we just haven't ..." at the start of a paragraph is text, while "Putin:" or
-    "Marketing:" recur and "Question:" is a role; rejected labels go back into the text.
+    A loose shape ("Q. ...", "Jane Doe  0:03" over the text) needs several of its kind in the document.
     """
-    counts = Counter(p.label for p in paragraphs if p.label)
-    multiword = {name_key(lbl) for lbl in counts if len(strip_parentheticals(lbl).split()) > 1}
-    surnames = {key.split()[-1] for key in multiword if key}
+    loose_ok = sum(p.loose for p in paragraphs) > 1
     for para in paragraphs:
-        label = para.label
-        if label is None or len(strip_parentheticals(label).split()) > 1:
-            continue
-        key = name_key(label)
-        upper = label.isupper() and len(label) > 1
-        if counts[label] > 1 or key in ROLE_WORDS or key in surnames or upper:
-            continue
-        para.text = f"{label}: {para.text}".strip()
-        para.label = None
+        if para.loose and not loose_ok:
+            _refuse(para)
+    trusted = trusted_labels(p.label for p in paragraphs if p.label)
+    for para in paragraphs:
+        if para.label is not None and para.label not in trusted:
+            _refuse(para)
+
+
+def _refuse(para: _Paragraph) -> None:
+    para.text = f"{para.head} {para.text}".strip()
+    para.label = None
+
+
+def _end(draft: _Draft, following: _Draft | None) -> float | None:
+    """A timed turn ends where the next one starts, when that is known."""
+    if draft.start is None or following is None or following.start is None or following.start < draft.start:
+        return None
+    return following.start
 
 
 def _is_dateline(text: str) -> bool:

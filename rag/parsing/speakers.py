@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 
 from rag.models import ANSWER, QUESTION, STATEMENT, Turn
 
@@ -225,6 +226,25 @@ def label_shape_ok(label: str) -> bool:
     return True
 
 
+def trusted_labels(labels: Iterable[str]) -> set[str]:
+    """The labels of a document to believe: a one-word label only when it recurs, is a role, is upper case or
+    is the surname of a speaker named in full.
+
+    "Capacity: we just haven't ..." at the start of a paragraph is text, while "Putin:" or
+    "Marketing:" recur and "Question:" is a role.
+    """
+    counts = Counter(labels)
+    multiword = {label for label in counts if len(strip_parentheticals(label).split()) > 1}
+    surnames = {key.split()[-1] for key in map(name_key, multiword) if key}
+    trusted = set(multiword)
+    for label in counts.keys() - multiword:
+        key = name_key(label)
+        upper = label.isupper() and len(label) > 1
+        if counts[label] > 1 or key in ROLE_WORDS or key in surnames or upper:
+            trusted.add(label)
+    return trusted
+
+
 def is_question_label(label: str) -> bool:
     return bool(_QUESTION_LABEL.match(label.strip()))
 
@@ -256,6 +276,11 @@ def principal_speaker(title: str, labelled: list[str]) -> str:
         key = name_key(name)
         for label_key, label in keys.items():
             if label_key and (label_key in key or key in label_key):
+                return label
+        # "Minister Halvorsen:" in the text is the "Minister Ingrid Halvorsen" of the title.
+        for label in people:
+            surname = name_key(_person_name(label)).split()
+            if surname and set(surname) <= set(key.split()):
                 return label
         if key:
             return name
