@@ -37,6 +37,9 @@ ModelOption = Annotated[
         "--model", help="sentence-transformers model name or path (default: RAG_MODEL, else all-MiniLM-L6-v2)."
     ),
 ]
+FormatOption = Annotated[
+    str | None, typer.Option("--format", help="Force a format: text, json, diarized, vtt, srt, html.")
+]
 
 
 def _settings() -> Settings:
@@ -72,7 +75,7 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Transcript files or folders.")],
     index: IndexOption = None,
     model: ModelOption = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="Force a format: text, json.")] = None,
+    fmt: FormatOption = None,
 ) -> None:
     """Parse, chunk, embed and index transcripts; a file that fails is reported and skipped."""
     from rag.index import Index
@@ -166,7 +169,7 @@ def search(
 def parse(
     file: Annotated[Path, typer.Argument(help="A transcript file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    fmt: Annotated[str | None, typer.Option("--format", help="Force a format: text, json.")] = None,
+    fmt: FormatOption = None,
 ) -> None:
     """Show how a transcript is read: title, date and speaker turns."""
     from rag.parsing import read_transcript, transcript_to_dict
@@ -178,7 +181,15 @@ def parse(
     out.print(f"[bold]{transcript.title}[/bold]", highlight=False)
     out.print(f"date {transcript.date}  place {transcript.place}  number {transcript.number}", highlight=False)
     for i, turn in enumerate(transcript.turns):
-        out.print(f"[{i}] [bold]{turn.speaker}[/bold] ({turn.role}): {turn.text[:200]}", highlight=False)
+        when = f" {_clock(turn.start)}–{_clock(turn.end)}" if turn.start is not None else ""
+        out.print(f"[{i}] [bold]{turn.speaker}[/bold] ({turn.role}){when}: {turn.text[:200]}", highlight=False)
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes // 60):02d}:{int(minutes % 60):02d}:{secs:06.3f}"
 
 
 @app.command()

@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from rag.errors import ParseError
 from rag.models import Transcript
+from rag.parsing.diarized import is_diarized, parse_diarized
+from rag.parsing.html import parse_html
 from rag.parsing.jsonfmt import parse_json, transcript_from_dict, transcript_to_dict
 from rag.parsing.plaintext import parse_text
+from rag.parsing.srt import parse_srt
+from rag.parsing.timecodes import TIME_CODE
+from rag.parsing.vtt import parse_vtt
 
 PARSERS: dict[str, Callable[[str, str], Transcript]] = {
     "text": parse_text,
     "json": parse_json,
+    "diarized": parse_diarized,
+    "vtt": parse_vtt,
+    "srt": parse_srt,
+    "html": parse_html,
 }
-_EXTENSIONS = {".json": "json", ".txt": "text", ".text": "text"}
+_EXTENSIONS = {
+    ".json": "json",
+    ".txt": "text",
+    ".text": "text",
+    ".vtt": "vtt",
+    ".webvtt": "vtt",
+    ".srt": "srt",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+}
 SUPPORTED_SUFFIXES = tuple(_EXTENSIONS)  # what a folder scan picks up
+_SRT_START = re.compile(rf"^\d+[ \t]*\r?\n[ \t]*{TIME_CODE}[ \t]*-->")
+_HTML_START = re.compile(r"^(?:<\?xml[^>]*>|<!--.*?-->|\s)*<(?:!doctype\s+html|html)\b", re.IGNORECASE | re.DOTALL)
 
 __all__ = [
     "PARSERS",
@@ -29,13 +52,31 @@ __all__ = [
 
 
 def detect_format(name: str, text: str) -> str:
-    """The format of a transcript, from its extension, else from its first characters."""
+    """The format of a transcript: from its extension, and from its first characters where the extension
+    says little (none, an unknown one, `.txt`) or is shared (`.json`: ours or a speech recognizer's)."""
     by_suffix = _EXTENSIONS.get(Path(name).suffix.lower())
-    if by_suffix:
+    if by_suffix == "json":
+        return _json_kind(text)
+    if by_suffix not in (None, "text"):
         return by_suffix
-    if text.lstrip().startswith("{"):
-        return "json"
+    head = text.lstrip("\ufeff \t\r\n")[:4096]
+    if head.startswith("WEBVTT"):
+        return "vtt"
+    if _SRT_START.match(head):
+        return "srt"
+    if _HTML_START.match(head):
+        return "html"
+    if by_suffix is None and head.startswith("{"):
+        return _json_kind(text)
     return "text"
+
+
+def _json_kind(text: str) -> str:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return "json"  # its parser reports where the syntax breaks
+    return "diarized" if is_diarized(data) else "json"
 
 
 def decode(data: bytes, source: str) -> str:

@@ -90,3 +90,9 @@ def is_debris(line: str) -> bool:
     return bool(
         _BLANKISH.match(line) or _TIME_STAMP.match(stripped) or _DOC_NUMBER.match(stripped) or _TRAILERS.match(stripped)
     )
+
+
+def file_stem(source: str) -> str:
+    """The title of a file that gives none: its name without the extension."""
+    name = re.split(r"[\\/]", source)[-1]
+    return name.rsplit(".", 1)[0] if "." in name else name

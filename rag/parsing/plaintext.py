@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from rag.errors import ParseError
@@ -42,14 +41,14 @@ def parse_text(text: str, source: str, *, title: str | None = None) -> Transcrip
 
     first = paragraphs[0]
     if title is None and first.label is None and len(paragraphs) > 1 and _looks_like_title(first.text):
-        title = first.text
+        title = first.text.lstrip("#").strip()  # a markdown heading
         paragraphs = paragraphs[1:]
-    title = title or _stem(source)
+    title = title or metadata.file_stem(source)
 
     _accept_labels(paragraphs)
     dateline = None
-    if paragraphs and paragraphs[0].label is None and _is_dateline(paragraphs[0].text):
-        dateline = paragraphs.pop(0).text
+    if paragraphs and paragraphs[0].label is None and _is_dateline(_unemphasised(paragraphs[0].text)):
+        dateline = _unemphasised(paragraphs.pop(0).text)
     drafts: list[_Draft] = []
     for para in paragraphs:
         if para.label is not None or not drafts:
@@ -154,14 +153,14 @@ def _is_dateline(text: str) -> bool:
     return not rest or metadata.find_place(text, match) is not None
 
 
+def _unemphasised(text: str) -> str:
+    """'*Gull Point, 19 September 2025*' -> 'Gull Point, 19 September 2025' (markdown italics or bold)."""
+    return text.strip("*_ ")
+
+
 def _looks_like_title(text: str) -> bool:
     if len(text) > _TITLE_MAX_CHARS:
         return False
     if metadata.find_date(text):
         return True
     return len(text.split()) <= 25 and not text.rstrip().endswith((".", "!", "?", ":", ";", ","))
-
-
-def _stem(source: str) -> str:
-    name = re.split(r"[\\/]", source)[-1]
-    return name.rsplit(".", 1)[0] if "." in name else name
