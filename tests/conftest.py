@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SEED = EXAMPLES / "000_8fcf709333f4d63f.txt"
 SEED_ID = "000_8fcf709333f4d63f"
+FORMATS = ROOT / "tests" / "fixtures" / "formats"  # one hand-written transcript per format
 
 
 @pytest.fixture(scope="session")

@@ -148,7 +148,9 @@ def caption_cues(captions: list[Caption]) -> list[Cue]:
     """Cues with their speakers, from voice tags, 'Name:' or '[Name]' prefixes, and dashes or '>>'."""
     captions = _without_rolling_repeats(captions)
     read = [[_read_line(voice, text) for voice, text in c.lines if not _DESCRIPTION.match(text)] for c in captions]
+    # A voice tag names its speaker for certain; a 'Name:' prefix is believed as in plain text.
     trusted = trusted_labels(label for lines in read for label, _, _, _ in lines if label)
+    trusted |= {voice for c in captions for voice, _ in c.lines if voice}
     cues: list[Cue] = []
     for caption, lines in zip(captions, read, strict=True):
         for label, change, text, as_written in lines:
@@ -183,7 +185,7 @@ def _read_line(voice: str | None, text: str) -> tuple[str | None, bool, str, str
 def _without_rolling_repeats(captions: list[Caption]) -> list[Caption]:
     """Roll-up captions (YouTube's automatic ones) repeat the previous cue's last line at the top of the next."""
     rolled = sum(1 for a, b in pairwise(captions) if a.lines and b.lines and b.lines[0] == a.lines[-1])
-    if not rolled or rolled * 2 < len(captions) - 1:
+    if rolled < 3 or rolled * 2 < len(captions) - 1:
         return captions  # a line said twice in a row is speech, unless the whole file rolls
     out: list[Caption] = []
     previous: tuple[tuple[str | None, str], ...] = ()
