@@ -90,3 +90,11 @@ def test_srt_text_before_the_first_cue_is_a_parse_error_naming_its_line():
     with pytest.raises(ParseError) as info:
         parse_bytes(b"Hello there\n\n1\n00:00:01,000 --> 00:00:04,000\nHello.\n", "bad.srt")
     assert info.value.line == 1
+
+
+def test_srt_dashes_written_against_the_words_are_two_speakers_but_an_em_dash_continues():
+    data = (
+        "1\n00:00:01,000 --> 00:00:02,000\n-Are you coming?\n-Yes.\n\n"
+        "2\n00:00:02,000 --> 00:00:03,000\n—and then we left.\n"
+    ).encode()
+    assert [t.text for t in parse_bytes(data, "t.srt").turns] == ["Are you coming?", "Yes. —and then we left."]

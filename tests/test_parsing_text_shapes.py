@@ -215,3 +215,16 @@ def test_a_clock_time_above_the_title_is_still_debris_and_times_nothing():
 def test_a_time_inside_a_sentence_is_text():
     transcript = parse_text("Notes\n\nAnna Berg: We meet at\n10:30 tomorrow, in the hall.", "t.txt")
     assert transcript.turns[0].text == "We meet at 10:30 tomorrow, in the hall."
+
+
+def test_a_one_word_label_after_a_time_code_is_a_speaker_even_once():
+    transcript = parse_text(
+        "Episode 3\n\n[00:00:03] Host: Welcome.\n\n[00:00:09] Guest: Thanks.\n\n[00:00:12] Host: So.", "t.txt"
+    )
+    assert [(t.speaker, t.start) for t in transcript.turns] == [("Host", 3.0), ("Guest", 9.0), ("Host", 12.0)]
+
+
+def test_a_time_coded_first_line_is_speech_not_a_title():
+    transcript = parse_text("[00:00:03] Welcome, everyone, to the show\n[00:00:09] Jo Lee: Thanks.", "show.txt")
+    assert transcript.title == "show"
+    assert transcript.turns[0].text == "Welcome, everyone, to the show"

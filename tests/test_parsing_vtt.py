@@ -141,3 +141,9 @@ def test_vtt_text_before_any_cue_timing_is_a_parse_error():
 def test_vtt_with_no_cues_is_a_parse_error():
     with pytest.raises(ParseError, match="no spoken text"):
         parse_bytes(b"WEBVTT\n\nNOTE nothing here\n", "empty.vtt")
+
+
+def test_vtt_cue_run_into_the_header_without_a_blank_line_is_a_parse_error_not_lost():
+    with pytest.raises(ParseError) as info:
+        parse_bytes(b"WEBVTT\n00:01.000 --> 00:02.000\nHello.\n", "bad.vtt")
+    assert info.value.line == 2

@@ -77,6 +77,9 @@ def read_cue_blocks(text: str, source: str, skip: Callable[[list[str]], bool]) -
     cues: list[tuple[float, float, list[str]]] = []
     for first_line, block in _blocks(text):
         if skip(block):
+            timed = [i for i, line in enumerate(block) if is_timing_line(line)]
+            if timed:  # a cue run into a header or note would be lost with it
+                raise ParseError(source, "a cue must start after a blank line", line=first_line + timed[0])
             continue
         at = 0 if is_timing_line(block[0]) else 1 if len(block) > 1 and is_timing_line(block[1]) else None
         if at is None:
@@ -115,7 +118,8 @@ def _blocks(text: str) -> Iterable[tuple[int, list[str]]]:
 
 
 _CHEVRONS = re.compile(r"^>{2,}\s*")  # broadcast captions mark a change of speaker with '>>'
-_DASH = re.compile(r"^[-‐–—]\s*(?=[^\d\s-])")  # '- Are you coming?' '- Yes.': two speakers in one cue
+# '- Are you coming?' '- Yes.': two speakers in one cue ('—and then' is an interrupted line, not a new speaker).
+_DASH = re.compile(r"^(?:[-–]\s+|-(?=[^\W\d_]|[\"'“‘(\[]))")
 _NAME_COLON = re.compile(r"^(?P<label>[^:]{1,80}?):(?:\s+(?P<text>.*))?$")
 _NAME_BRACKETS = re.compile(r"^\[(?P<label>[^\]]{1,80})\]\s*(?P<text>\S.*)$")
 _DESCRIPTION = re.compile(r"^(?:\[[^\]]*\]|\([^)]*\)|\s)+$")  # '[MUSIC]', '(applause)': no one's words

@@ -40,7 +40,8 @@ def parse_text(text: str, source: str, *, title: str | None = None) -> Transcrip
         raise ParseError(source, "no transcript text found", line=1)
 
     first = paragraphs[0]
-    if title is None and first.label is None and len(paragraphs) > 1 and _looks_like_title(first.text):
+    timed = first.start is not None  # "[00:00:03] Welcome, everyone" is speech, however short
+    if title is None and first.label is None and not timed and len(paragraphs) > 1 and _looks_like_title(first.text):
         title = first.text.lstrip("#").strip()  # a markdown heading
         paragraphs = paragraphs[1:]
     title = title or metadata.file_stem(source)
@@ -119,13 +120,15 @@ def _paragraphs(text: str) -> tuple[list[_Paragraph], str | None]:
 def _accept_labels(paragraphs: list[_Paragraph]) -> None:
     """Refuse labels the document does not bear out; a refused label goes back into the text.
 
-    A loose shape ("Q. ...", "Jane Doe  0:03" over the text) needs several of its kind in the document.
+    A loose shape ("Q. ...", "Jane Doe  0:03" over the text) needs several of its kind in the document;
+    a label after a time code is believed.
     """
     loose_ok = sum(p.loose for p in paragraphs) > 1
     for para in paragraphs:
         if para.loose and not loose_ok:
             _refuse(para)
     trusted = trusted_labels(p.label for p in paragraphs if p.label)
+    trusted |= {p.label for p in paragraphs if p.label and p.start is not None}  # "[00:00:09] Guest: ..."
     for para in paragraphs:
         if para.label is not None and para.label not in trusted:
             _refuse(para)

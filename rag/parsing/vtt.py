@@ -25,11 +25,7 @@ def parse_vtt(text: str, source: str) -> Transcript:
 
 
 def _is_not_a_cue(block: list[str]) -> bool:
-    first = block[0]
-    if _HEADER.match(first):
-        return True
-    word = first.split(maxsplit=1)[0]
-    return word in ("NOTE", "STYLE", "REGION") and not any("-->" in line for line in block[:2])
+    return bool(_HEADER.match(block[0])) or block[0].split(maxsplit=1)[0] in ("NOTE", "STYLE", "REGION")
 
 
 def _voiced_lines(payload: list[str]) -> tuple[tuple[str | None, str], ...]:
