@@ -13,6 +13,7 @@ from rag.parsing.speakers import label_shape_ok
 # Only dates the page states in its markup (meta tags, <time>); a wider search reads "© 2026" as 1 January.
 _DATE_SEARCH = {"extensive_search": False, "original_date": True}
 _BLOCKS = {"p", "head", "quote", "item", "row", "code"}
+_NESTED_BLOCKS = {"p", "head", "quote", "item", "list", "row", "cell", "table", "code"}
 
 
 def parse_html(text: str, source: str) -> Transcript:
@@ -50,16 +51,8 @@ def parse_html(text: str, source: str) -> Transcript:
     if not paragraphs:
         raise ParseError(source, "no transcript text found in the HTML page")
     transcript = parse_text("\n\n".join(paragraphs), source, title=title)
-    date, place = page.date, transcript.place
-    if not date:
-        date = transcript.date
-    if not date:
-        for note in notes:
-            found = metadata.find_date(note)
-            if found:
-                date = found[0]
-                break
-    return dataclasses.replace(transcript, date=date or None, place=place)
+    date = page.date or transcript.date or next((found[0] for found in map(metadata.find_date, notes) if found), None)
+    return dataclasses.replace(transcript, date=date)
 
 
 def _paragraphs(element) -> list[tuple[str, bool]]:
@@ -96,6 +89,10 @@ def _collect(node, parts: list[str]) -> None:
     parts.append(node.text or "")
     for child in node:
         if child.tag == "lb":
+            parts.append("\n")
+        elif child.tag in _NESTED_BLOCKS:  # paragraphs inside a quote or a cell stay apart
+            parts.append("\n")
+            _collect(child, parts)
             parts.append("\n")
         else:
             _collect(child, parts)
