@@ -98,3 +98,17 @@ def test_srt_dashes_written_against_the_words_are_two_speakers_but_an_em_dash_co
         "2\n00:00:02,000 --> 00:00:03,000\n—and then we left.\n"
     ).encode()
     assert [t.text for t in parse_bytes(data, "t.srt").turns] == ["Are you coming?", "Yes. —and then we left."]
+
+
+def test_srt_broadcast_chevrons_mark_a_new_speaker_named_or_not():
+    data = (
+        b"1\n00:00:01,000 --> 00:00:03,000\n>> ANCHOR: Good evening.\n\n"
+        b"2\n00:00:03,000 --> 00:00:05,000\n>> Thank you for having me.\n\n"
+        b"3\n00:00:05,000 --> 00:00:07,000\n>> ANCHOR: Let us begin.\n"
+    )
+    transcript = parse_bytes(data, "news.srt")
+    assert [(t.speaker, t.text) for t in transcript.turns] == [
+        ("ANCHOR", "Good evening."),
+        ("Unknown", "Thank you for having me."),
+        ("ANCHOR", "Let us begin."),
+    ]

@@ -1,0 +1,15 @@
+"""Every format goes through the whole pipeline, and times reach the search hits."""
+
+from __future__ import annotations
+
+from rag.ingest import ingest_paths
+from rag.search import search
+from tests.conftest import FORMATS
+
+
+def test_a_folder_of_every_format_is_indexed_and_timed_turns_keep_their_times_in_hits(empty_index):
+    report = ingest_paths(empty_index, [FORMATS])
+    assert not report.failures
+    assert report.documents == len(list(FORMATS.iterdir()))
+    hit = search(empty_index, "temporary pumps until the barrier pumps arrive in January", k=1, mode="lexical").hits[0]
+    assert (hit.document.id, hit.speaker, hit.start, hit.end) == ("whisperx", "SPEAKER_01", 21.0, 26.5)
