@@ -36,24 +36,27 @@ class Caption:
 
 def merge_cues(cues: Iterable[Cue], first_speaker: str) -> list[Turn]:
     """Consecutive cues of one speaker become one turn from the first start to the last end."""
-    turns: list[Turn] = []
+    runs: list[tuple[str, list[Cue]]] = []
     speaker, fresh = first_speaker, False
     for cue in cues:
         if cue.speaker is not None:
             speaker = cue.speaker
         fresh = fresh or cue.new_turn
-        text = " ".join(cue.text.split())
-        if not text:
+        if not cue.text.strip():
             continue  # a label alone ("NAME:") still changes the speaker for the lines after it
-        last = turns[-1] if turns else None
-        if last is not None and last.speaker == speaker and not fresh:
-            start = last.start if last.start is not None else cue.start
-            ends = [e for e in (last.end, cue.end) if e is not None]
-            turns[-1] = Turn(speaker, f"{last.text} {text}", start=start, end=max(ends) if ends else None)
+        if runs and runs[-1][0] == speaker and not fresh:
+            runs[-1][1].append(cue)
         else:
-            turns.append(Turn(speaker, text, start=cue.start, end=cue.end))
+            runs.append((speaker, [cue]))
         fresh = False
-    return turns
+    return [_turn(who, run) for who, run in runs]
+
+
+def _turn(speaker: str, run: list[Cue]) -> Turn:
+    starts = [c.start for c in run if c.start is not None]
+    ends = [c.end for c in run if c.end is not None]
+    text = " ".join(" ".join(c.text.split()) for c in run)
+    return Turn(speaker, text, start=starts[0] if starts else None, end=max(ends) if ends else None)
 
 
 def transcript_from_cues(cues: list[Cue], title: str, source: str, *, first_speaker: str | None = None) -> Transcript:
