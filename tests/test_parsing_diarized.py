@@ -91,3 +91,9 @@ def test_diarized_json_without_speech_is_a_parse_error(data):
 def test_forcing_diarized_on_json_without_segments_is_a_parse_error():
     with pytest.raises(ParseError, match="'segments'"):
         parse_bytes(b'{"title": "x", "turns": []}', "ours.json", "diarized")
+
+
+@pytest.mark.parametrize("data", [b"[" * 100_000, b'{"segments": [' + b"1" * 5000 + b"]}'"])
+def test_json_too_deep_or_with_too_long_a_number_is_a_parse_error(data):
+    with pytest.raises(ParseError):
+        parse_bytes(data, "deep.json")

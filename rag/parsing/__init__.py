@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +10,7 @@ from rag.errors import ParseError
 from rag.models import Transcript
 from rag.parsing.diarized import is_diarized, parse_diarized
 from rag.parsing.html import parse_html
-from rag.parsing.jsonfmt import parse_json, transcript_from_dict, transcript_to_dict
+from rag.parsing.jsonfmt import load_json, parse_json, transcript_from_dict, transcript_to_dict
 from rag.parsing.plaintext import parse_text
 from rag.parsing.srt import parse_srt
 from rag.parsing.timecodes import TIME_CODE
@@ -73,8 +72,8 @@ def detect_format(name: str, text: str) -> str:
 
 def _json_kind(text: str) -> str:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = load_json(text, "")
+    except ParseError:
         return "json"  # its parser reports where the syntax breaks
     return "diarized" if is_diarized(data) else "json"
 

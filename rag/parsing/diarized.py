@@ -10,15 +10,13 @@ from rag.errors import ParseError
 from rag.models import Transcript
 from rag.parsing import metadata
 from rag.parsing.cues import Cue, transcript_from_cues
+from rag.parsing.jsonfmt import load_json
 from rag.parsing.speakers import UNKNOWN
 
 
 def parse_diarized(text: str, source: str) -> Transcript:
     """Segments of one speaker in a row become one turn; a segment without a speaker continues the last one."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(source, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    data = load_json(text, source)
     if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
         raise ParseError(source, "diarized JSON must be an object with a 'segments' list", line=1)
     segments = data["segments"]
@@ -79,7 +77,7 @@ def _line_of(text: str, i: int, key: str | None) -> int | None:
                 position = _skip_space(text, end)
                 if text[position] == ",":
                     position += 1
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, RecursionError):
             continue  # "segments" inside a string, not the key
         if i < len(spans):
             begin, end = spans[i]

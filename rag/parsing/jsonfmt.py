@@ -12,11 +12,17 @@ from rag.parsing.speakers import assign_roles, principal_speaker
 
 
 def parse_json(text: str, source: str) -> Transcript:
+    return transcript_from_dict(load_json(text, source), source)
+
+
+def load_json(text: str, source: str) -> object:
+    """Decoded JSON; any failure is a ParseError, naming the line where the syntax breaks."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ParseError(source, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
-    return transcript_from_dict(data, source)
+    except (ValueError, RecursionError) as exc:  # a number too long to convert, nesting too deep
+        raise ParseError(source, f"unreadable JSON: {str(exc)[:200]}") from None
 
 
 def transcript_from_dict(data: object, source: str) -> Transcript:

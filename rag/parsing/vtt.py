@@ -19,6 +19,7 @@ def parse_vtt(text: str, source: str) -> Transcript:
     lines = text.splitlines()
     header = _HEADER.match(lines[0].strip()) if lines else None
     title = (header["title"] or "").strip(" -") if header else ""  # "WEBVTT - Council meeting, 3 March 2026"
+    title = "" if title == "FILE" else title  # "WEBVTT FILE", the header of early drafts of the format
     blocks = read_cue_blocks(text, source, skip=_is_not_a_cue)
     captions = [Caption(start, end, _voiced_lines(payload)) for start, end, payload in blocks]
     return transcript_from_cues(caption_cues(captions), title or metadata.file_stem(source), source)
