@@ -123,6 +123,7 @@ def test_vtt_a_line_said_twice_in_a_row_is_kept_when_the_captions_do_not_roll():
         ("00:00:64.000 --> 00:01:04.000", 6),
         ("00:00:09.000 --> 00:00:05.000", 6),
         ("00:00:04.000 --> ", 6),
+        ("00:00:04.000 -> 00:00:06.000", 6),
     ],
 )
 def test_vtt_malformed_timestamp_line_is_a_parse_error_naming_file_and_line(timing, line):

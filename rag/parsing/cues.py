@@ -11,7 +11,9 @@ from rag.errors import ParseError
 from rag.models import Transcript, Turn
 from rag.parsing import metadata
 from rag.parsing.speakers import UNKNOWN, assign_roles, label_shape_ok, principal_speaker, trusted_labels
-from rag.parsing.timecodes import cue_timing, is_timing_line
+from rag.parsing.timecodes import TIME_CODE, cue_timing, is_timing_line
+
+_TIMING_LIKE = re.compile(rf"^{TIME_CODE}\s*(?:-+>?|–|—|to)\s*{TIME_CODE}")  # a timing line gone wrong
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,10 @@ def read_cue_blocks(text: str, source: str, skip: Callable[[list[str]], bool]) -
             continue
         at = 0 if is_timing_line(block[0]) else 1 if len(block) > 1 and is_timing_line(block[1]) else None
         if at is None:
-            if cues and not block[0].strip().isdigit():
+            if cues and not block[0].isdigit() and not _TIMING_LIKE.match(block[0]):
                 cues[-1][2].extend(block)  # a blank line inside a cue's text
                 continue
-            line = first_line + 1 if len(block) > 1 else first_line
+            line = first_line + 1 if len(block) > 1 and block[0].isdigit() else first_line
             raise ParseError(source, "expected a cue timing line 'start --> end'", line=line)
         for offset, line in enumerate(block[at:], start=at):
             if not is_timing_line(line):
