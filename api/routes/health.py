@@ -1,15 +1,17 @@
-"""GET /health: the service is up, and what it serves."""
+"""GET /health (the process is up) and GET /ready (the index and the model are loaded)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from api.schemas import HealthOut
+from api.errors import HTTPError
+from api.schemas import ErrorOut, HealthOut, ReadyOut
+from rag.errors import RagError
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=HealthOut)
+@router.get("/health", response_model=HealthOut, summary="Liveness: the process answers")
 def health(request: Request) -> dict:
     holder = request.app.state.holder
     out = {"status": "ok", "index": str(holder.settings.index_dir)}
@@ -19,3 +21,27 @@ def health(request: Request) -> dict:
         return out
     counts = index.store.counts()
     return {**out, "documents": counts["documents"], "passages": counts["passages"], "model": index.manifest["model"]}
+
+
+@router.get(
+    "/ready",
+    response_model=ReadyOut,
+    responses={503: {"model": ErrorOut}},
+    summary="Readiness: 200 once the index and the model are loaded, else 503",
+)
+def ready(request: Request) -> dict:
+    holder = request.app.state.holder
+    try:
+        index = holder.get()
+    except RagError as exc:
+        # not ready, whatever the reason (no index yet, another model): a load balancer waits
+        raise HTTPError(503, exc.message) from None
+    if not holder.ready:
+        raise HTTPError(503, holder.load_error or "the model is still loading")
+    counts = index.store.counts()
+    return {
+        "status": "ready",
+        "documents": counts["documents"],
+        "passages": counts["passages"],
+        "model": index.manifest["model"],
+    }
