@@ -70,7 +70,7 @@ def upload_name(filename: str | None) -> str:
     """The last component of a client's file name, for messages: never a path, never control characters."""
     name = re.split(r"[\\/]", filename or "")[-1]
     name = _CONTROL.sub("", name).strip()[:255]
-    return name or "upload"
+    return name if name.strip(".") else "upload"
 
 
 def transcript_from_upload(
