@@ -8,7 +8,7 @@ from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 
 from api.schemas import ErrorOut
-from api.security import is_write
+from api.security import needs_key
 
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer KEY"},
@@ -38,7 +38,7 @@ def install(app: FastAPI, *, extra_models: list[type[BaseModel]], keyed: bool, p
             for route in iter_route_contexts(app.routes):
                 operations = schema["paths"].get(route.path_format or "", {})
                 for method in route.methods or ():
-                    if method.lower() in operations and (protect_reads or is_write(method, route.endpoint)):
+                    if method.lower() in operations and needs_key(method, route.endpoint, protect_reads):
                         _require_key(operations[method.lower()])
         app.openapi_schema = schema
         return schema

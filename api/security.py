@@ -15,6 +15,7 @@ from rag.errors import RagError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READ_ONLY = "__rag_read_only__"
+_PUBLIC = "__rag_public__"
 
 
 class ApiKeys:
@@ -62,6 +63,18 @@ def read_only(endpoint: Callable) -> Callable:
     return endpoint
 
 
+def public(endpoint: Callable) -> Callable:
+    """Mark a probe (/health, /ready, /metrics) that load balancers and scrapers call without a key."""
+    setattr(endpoint, _PUBLIC, True)
+    return endpoint
+
+
+def needs_key(method: str, endpoint: Callable | None, protect_reads: bool) -> bool:
+    if getattr(endpoint, _PUBLIC, False):
+        return False
+    return protect_reads or is_write(method, endpoint)
+
+
 def is_write(method: str, endpoint: Callable | None) -> bool:
     """Every endpoint that is not GET/HEAD/OPTIONS is a write unless marked read_only: new ones are protected."""
     return method not in SAFE_METHODS and not getattr(endpoint, _READ_ONLY, False)
@@ -77,10 +90,11 @@ def presented_key(request: Request) -> str | None:
 
 
 async def authorize(request: Request) -> None:
-    """A dependency of every route: writes need a key when keys are configured; reads when protect_reads."""
+    """A dependency of every route: with keys configured, writes need one, and reads too when protect_reads."""
     keys: ApiKeys = request.app.state.keys
-    protected = is_write(request.method, request.scope.get("endpoint")) or request.app.state.settings.protect_reads
-    if not protected or not keys:
+    if not keys or not needs_key(
+        request.method, request.scope.get("endpoint"), request.app.state.settings.protect_reads
+    ):
         return
     presented = presented_key(request)
     if presented is None:

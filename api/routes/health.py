@@ -6,12 +6,14 @@ from fastapi import APIRouter, Request
 
 from api.errors import HTTPError
 from api.schemas import ErrorOut, HealthOut, ReadyOut
+from api.security import public
 from rag.errors import RagError
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=HealthOut, summary="Liveness: the process answers")
+@public
 def health(request: Request) -> dict:
     holder = request.app.state.holder
     out = {"status": "ok", "index": str(holder.settings.index_dir)}
@@ -29,6 +31,7 @@ def health(request: Request) -> dict:
     responses={503: {"model": ErrorOut}},
     summary="Readiness: 200 once the index and the model are loaded, else 503",
 )
+@public
 def ready(request: Request) -> dict:
     holder = request.app.state.holder
     try:
