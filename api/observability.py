@@ -30,6 +30,15 @@ access_log = logging.getLogger("api.access")
 log = logging.getLogger("api")
 
 
+class RequestIdFilter(logging.Filter):
+    """Stamp each record with the request being served when it was logged (the formatter may run later)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = request_id.get()
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id and request fields."""
 
@@ -40,7 +49,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        rid = getattr(record, "request_id", None) or request_id.get()
+        rid = getattr(record, "request_id", None)
         if rid:
             out["request_id"] = rid
         for key in _RECORD_FIELDS:
@@ -58,6 +67,7 @@ def configure_logging(level: str = "INFO") -> None:
         if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
             handler = logging.StreamHandler(sys.stderr)
             handler.setFormatter(JsonFormatter())
+            handler.addFilter(RequestIdFilter())
             logger.addHandler(handler)
         logger.setLevel(level.upper())
 
@@ -133,7 +143,7 @@ class ObservabilityMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            log.exception("unexpected error on %s %s", scope["method"], scope["path"], extra={"request_id": rid})
             if response_started:
                 raise
             status = 500
@@ -150,6 +160,7 @@ class ObservabilityMiddleware:
                 route,
                 status,
                 extra={
+                    "request_id": rid,
                     "method": scope["method"],
                     "route": route,
                     "path": scope["path"],
