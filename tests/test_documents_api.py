@@ -223,6 +223,16 @@ def test_a_bad_json_transcript_is_a_422_naming_the_field(api, body, field):
     assert_error(response, 422, field)
 
 
+def test_a_refused_replacement_leaves_the_document_as_it_was(api):
+    api.put("/documents/kept", json=transcript(id="kept", words="rickshaws"))
+    before = api.get("/documents/kept").json()
+    broken = transcript(words="sampans", turns=[{"speaker": "A", "text": "x", "start": 9, "end": 1}])
+    assert_error(api.put("/documents/kept", json=broken), 422, "turns.0.end")
+    assert_error(api.put("/documents/kept", files={"file": ("kept.json", b"{")}), 422, "file")
+    assert api.get("/documents/kept").json() == before
+    assert "kept" in search_documents(api, "rickshaws")
+
+
 def test_malformed_json_is_a_400(api):
     response = api.post("/documents", content=b'{"title": ', headers={"content-type": "application/json"})
     assert_error(response, 400, "body")
