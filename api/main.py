@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     errors.install(app)
     for module in (search, documents, collection, health, metrics):
         app.include_router(module.router)
-    openapi.install(app, extra_models=[TranscriptIn, UploadIn], keyed=bool(keys), protect_reads=settings.protect_reads)
+    openapi.install(app, extra_models=[TranscriptIn, UploadIn], settings=settings, keyed=bool(keys))
 
     # added innermost first: the body limit sits inside CORS (so a 413 carries CORS headers),
     # and observability outside everything (so every answer has a request id and a log line)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from api.schemas import ErrorOut
 from api.security import needs_key
+from rag.config import Settings
 
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer KEY"},
@@ -20,8 +21,8 @@ _AUTH_ERRORS = {
 }
 
 
-def install(app: FastAPI, *, extra_models: list[type[BaseModel]], keyed: bool, protect_reads: bool) -> None:
-    """Replace app.openapi: add `extra_models` to the components, and security where a key is needed."""
+def install(app: FastAPI, *, extra_models: list[type[BaseModel]], settings: Settings, keyed: bool) -> None:
+    """Replace app.openapi: add `extra_models`, the configured limits, and security where a key is needed."""
 
     def openapi() -> dict:
         if app.openapi_schema:
@@ -33,17 +34,32 @@ def install(app: FastAPI, *, extra_models: list[type[BaseModel]], keyed: bool, p
             for name, nested in definition.pop("$defs", {}).items():
                 components.setdefault(name, nested)
             components[model.__name__] = definition
+        _set_limits(components, settings)
         if keyed:
             schema["components"]["securitySchemes"] = SECURITY_SCHEMES
             for route in iter_route_contexts(app.routes):
                 operations = schema["paths"].get(route.path_format or "", {})
                 for method in route.methods or ():
-                    if method.lower() in operations and needs_key(method, route.endpoint, protect_reads):
+                    if method.lower() in operations and needs_key(method, route.endpoint, settings.protect_reads):
                         _require_key(operations[method.lower()])
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _set_limits(components: dict, settings: Settings) -> None:
+    """The limits read from the settings, where the schema can say them: clients see what is enforced."""
+    limits = [
+        ("SearchRequest", "query", "maxLength", settings.max_query_chars),
+        ("SearchRequest", "k", "maximum", settings.max_k),
+        ("TranscriptIn", "turns", "maxItems", settings.max_turns),
+        ("TurnIn", "text", "maxLength", settings.max_text_chars),
+    ]
+    for model, field, keyword, value in limits:
+        prop = components.get(model, {}).get("properties", {}).get(field)
+        if prop is not None:
+            prop[keyword] = min(value, prop.get(keyword, value))
 
 
 def _require_key(operation: dict) -> None:

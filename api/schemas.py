@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from rag.documents import ID_PATTERN
 
@@ -21,7 +22,26 @@ def _encodable(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    # pydantic would also take numbers as Unix timestamps; the schema promises YYYY-MM-DD only
+    if not isinstance(value, (str, dt.date)) or (isinstance(value, str) and not _ISO_DAY.fullmatch(value)):
+        raise ValueError("must be a date YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_day)]
 Text = Annotated[str, AfterValidator(_encodable)]
+# "\S" in the schema tells generated clients (and schemathesis) what the validator enforces
+NonBlankText = Annotated[Text, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": r"\S"})]
 
 # ---------------------------------------------------------------------- requests
 
@@ -37,10 +57,10 @@ class SearchFilters(BaseModel):
     document_id: Text | None = Field(
         None, description="Only passages of this document.", examples=["000_8fcf709333f4d63f"]
     )
-    date_from: dt.date | None = Field(
+    date_from: IsoDate | None = Field(
         None, description="Only documents dated on or after this day.", examples=["2025-01-01"]
     )
-    date_to: dt.date | None = Field(
+    date_to: IsoDate | None = Field(
         None, description="Only documents dated on or before this day.", examples=["2025-12-31"]
     )
 
@@ -53,7 +73,12 @@ class SearchFilters(BaseModel):
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: Text = Field(..., description="The question, in plain words.", examples=[SEED_QUESTION])
+    query: Text = Field(
+        ...,
+        description="The question, in plain words.",
+        examples=[SEED_QUESTION],
+        json_schema_extra={"pattern": r"\S"},
+    )
     k: int = Field(5, ge=1, le=100, description="How many results to return.", examples=[5])
     offset: int = Field(0, ge=0, le=10_000, description="Results to skip, for paging.", examples=[0])
     mode: Literal["hybrid", "dense", "lexical"] = Field(
@@ -77,11 +102,7 @@ class TurnIn(BaseModel):
         description="Who speaks, as the transcript names them; empty: the speaker the title names.",
         examples=["Anna Keller"],
     )
-    text: Text = Field(
-        ...,
-        description="What they said; turns with empty text are skipped.",
-        examples=["There will be enough gas this winter."],
-    )
+    text: NonBlankText = Field(..., description="What they said.", examples=["There will be enough gas this winter."])
     role: Literal["question", "answer", "statement"] | None = Field(
         None,
         description="Accepted so that `rag parse --json` output can be sent back; roles are always inferred.",
@@ -122,10 +143,8 @@ class TranscriptIn(BaseModel):
         " `PUT /documents/{id}` takes the id from the path instead.",
         examples=["keller-interview"],
     )
-    title: Text = Field(
-        ..., min_length=1, description="The document's title.", examples=["Radio interview with Anna Keller"]
-    )
-    date: dt.date | None = Field(None, description="Day of the event, YYYY-MM-DD.", examples=["2026-10-21"])
+    title: NonBlankText = Field(..., description="The document's title.", examples=["Radio interview with Anna Keller"])
+    date: IsoDate | None = Field(None, description="Day of the event, YYYY-MM-DD.", examples=["2026-10-21"])
     source: Text | None = Field(None, description="Where the transcript came from.", examples=["Radio Valley"])
     place: Text | None = Field(None, description="Where the event took place.", examples=["Northbridge"])
     number: Text | None = Field(None, description="The publisher's document number.", examples=["220-13-02-2025"])

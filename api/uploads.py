@@ -61,7 +61,7 @@ async def _from_upload(request: Request, limits: Limits, path_id: str | None) ->
     except MultiPartException as exc:
         raise HTTPError(400, f"malformed multipart body: {exc.message}", "body") from None
     try:
-        fmt = form.get("format") or None
+        fmt = form.get("format")
         if fmt is not None and fmt not in FORMATS:
             raise HTTPError(422, f"format: one of {', '.join(FORMATS)}", "format")
         upload = form.get("file")

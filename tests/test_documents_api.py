@@ -173,6 +173,22 @@ def test_documents_are_filtered_by_date_range_and_speaker(api):
     assert ids(api, speaker="Nobody At All") == []
 
 
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"date_from": "-5.9e-08"}, "date_from"),
+        ({"date_to": "0"}, "date_to"),
+        ({"date_from": "2025-02-30"}, "date_from"),
+        ({"offset": -1}, "offset"),
+        ({"offset": 10**20}, "offset"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 1001}, "limit"),
+    ],
+)
+def test_bad_listing_parameters_are_a_422_naming_the_parameter(api, params, field):
+    assert_error(api.get("/documents", params=params), 422, field)
+
+
 # ---------------------------------------------------------------------- deleting
 
 
@@ -207,7 +223,8 @@ def _turns(n: int) -> list[dict]:
         ({"title": "t", "turns": [{"speaker": 7, "text": "x"}]}, "turns.0.speaker"),
         ({"title": "t", "turns": [{"text": "x", "start": -1}]}, "turns.0.start"),
         ({"title": "t", "turns": [{"text": "x", "start": 5, "end": 2}]}, "turns.0.end"),
-        ({"title": "t", "turns": [{"text": "   "}, {"text": ""}]}, "turns"),
+        ({"title": "t", "turns": [{"text": "fine"}, {"text": "  "}]}, "turns.1.text"),
+        ({"title": "  ", "turns": [{"text": "x"}]}, "title"),
         ({"title": "t", "date": "04/05/2026", "turns": [{"text": "x"}]}, "date"),
         ({"title": "t", "colour": "red", "turns": [{"text": "x"}]}, "colour"),
         ({"title": "t", "id": "../../etc/passwd", "turns": [{"text": "x"}]}, "id"),
@@ -265,6 +282,7 @@ def test_a_put_to_an_id_that_could_not_be_a_document_id_is_a_422(api):
         ({"file": ("huge.txt", b"A: " + b"x" * 200_000)}, 413, "body", "larger than"),
         ({"other": ("t.txt", b"A: hi")}, 422, "file", "required"),
         ({"file": ("t.txt", b"A: hi"), "format": (None, b"docx")}, 422, "format", "one of"),
+        ({"file": ("t.txt", b"A: hi"), "format": (None, b"")}, 422, "format", "one of"),
     ],
 )
 def test_a_bad_upload_is_refused_with_a_message_naming_the_file_and_line(api, files, status, field, words):

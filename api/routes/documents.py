@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -10,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import IndexDep, LimitsDep, WritableIndexDep
-from api.schemas import DocumentDetailOut, DocumentOut, DocumentWriteOut, ErrorOut
+from api.schemas import DocumentDetailOut, DocumentOut, DocumentWriteOut, ErrorOut, IsoDate
 from api.uploads import MULTIPART, read_transcript
 from rag.documents import (
     DocumentWrite,
@@ -85,10 +84,10 @@ def documents(
     offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="Documents to skip.", examples=[0])] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="Documents to return.", examples=[100])] = 100,
     date_from: Annotated[
-        dt.date | None, Query(description="Only documents dated on or after.", examples=["2025-01-01"])
+        IsoDate | None, Query(description="Only documents dated on or after.", examples=["2025-01-01"])
     ] = None,
     date_to: Annotated[
-        dt.date | None, Query(description="Only documents dated on or before.", examples=["2025-12-31"])
+        IsoDate | None, Query(description="Only documents dated on or before.", examples=["2025-12-31"])
     ] = None,
     speaker: Annotated[
         list[str] | None,
