@@ -64,7 +64,10 @@ def parse_text(text: str, source: str) -> Transcript:
     principal = principal_speaker(title, labelled)
     turns = [Turn(speaker=d.speaker or principal, text="\n\n".join(d.paragraphs)) for d in drafts if d.paragraphs]
     if not turns:
-        raise ParseError(source, "no transcript text found after the title", line=paragraphs[0].line)
+        # paragraphs may be empty here: a lone dateline was taken as metadata
+        raise ParseError(
+            source, "no transcript text found after the title", line=paragraphs[0].line if paragraphs else 1
+        )
 
     date = place = None
     for header in (title, dateline):
