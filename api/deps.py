@@ -45,6 +45,12 @@ class IndexHolder:
             self.load_error = exc.message
             log.error("cannot load the index or the model: %s", exc.message)
             return
+        except Exception:
+            # a damaged index must not keep the service from starting: /health answers, /ready says
+            # 503, and each request that needs the index fails with a logged 500
+            self.load_error = "the index cannot be opened; the server log has the details"
+            log.exception("cannot open the index at %s", self.settings.index_dir)
+            return
         if self._embedder is None:
             self.model_load_seconds = time.perf_counter() - started
         self._embedder = embedder

@@ -130,27 +130,13 @@ class ObservabilityMiddleware:
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
-        response_started = False
+        response_started = recorded = False
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                response_started = True
-                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER.encode(), rid.encode())]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception("unexpected error on %s %s", scope["method"], scope["path"], extra={"request_id": rid})
-            if response_started:
-                raise
-            status = 500
-            await error_response(500, f"internal error; the server log has the details (request {rid})")(
-                scope, receive, send_with_id
-            )
-        finally:
+        def record() -> None:
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
             seconds = time.perf_counter() - started
             route = self.route_template(scope)
             self.metrics.observe(scope["method"], route, status, seconds)
@@ -168,6 +154,28 @@ class ObservabilityMiddleware:
                     "duration_ms": round(seconds * 1000, 3),
                 },
             )
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER.encode(), rid.encode())]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                record()  # before the last byte leaves: a client holding the answer finds it counted and logged
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unexpected error on %s %s", scope["method"], scope["path"], extra={"request_id": rid})
+            if response_started:
+                raise
+            await error_response(500, f"internal error; the server log has the details (request {rid})")(
+                scope, receive, send_with_id
+            )
+        finally:
+            record()
             request_id.reset(token)
 
     def route_template(self, scope: Scope) -> str:

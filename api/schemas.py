@@ -51,7 +51,8 @@ class SearchFilters(BaseModel):
 
     speaker: list[Text] | None = Field(
         None,
-        description="Only passages by these speakers, as written in the transcripts.",
+        description="Only passages by these speakers, as written in the transcripts (a list, or one name).",
+        json_schema_extra=lambda schema: schema.update(anyOf=[*schema["anyOf"], {"type": "string"}]),
         examples=[["Sergey Lavrov"]],
     )
     document_id: Text | None = Field(
@@ -67,6 +68,7 @@ class SearchFilters(BaseModel):
     @field_validator("speaker", mode="before")
     @classmethod
     def _one_or_many(cls, value: object) -> object:
+        # one name may be sent as a string (the schema says so, through json_schema_extra above)
         return [value] if isinstance(value, str) else value
 
 

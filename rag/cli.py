@@ -272,13 +272,16 @@ def serve(
             raise typer.Exit(1)
         err.print(f"no index at {directory}: building it from {source}")
         ingest([source], index=directory, model=None, fmt=None)
+    from api.observability import uvicorn_log_config
+
     os.environ["RAG_INDEX_DIR"] = str(directory)
     uvicorn.run(
         "api.main:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        log_level="info",
+        log_config=uvicorn_log_config(settings.log_level),
+        access_log=False,  # the service logs each request itself, as JSON with its request id
     )
 
 

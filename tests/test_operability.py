@@ -114,6 +114,28 @@ def test_each_request_is_one_json_log_line_with_its_id_route_status_and_duration
     assert entry["duration_ms"] >= 0 and entry["time"].endswith("+00:00")
 
 
+# ---------------------------------------------------------------------- crashes
+
+
+def test_a_crash_is_a_500_in_the_error_shape_logged_with_its_request_id(tmp_path, embedder, caplog):
+    """A damaged index file: the service still starts, says it is not ready, and answers 500s it logs."""
+    Index.open(tmp_path / "damaged", create=True, embedder=embedder).store.close()
+    for name in ("passages.sqlite-wal", "passages.sqlite-shm"):
+        (tmp_path / "damaged" / name).unlink(missing_ok=True)
+    (tmp_path / "damaged" / "passages.sqlite").write_bytes(b"this is not a database " * 200)
+    caplog.set_level(logging.INFO, logger="api")
+    with LiveServer(Settings(index_dir=tmp_path / "damaged"), embedder=embedder) as server:
+        response = httpx.get(f"{server.url}/documents", headers={"X-Request-ID": "crash-1"}, timeout=30)
+        body = assert_error(response, 500, None)
+        assert "crash-1" in body["error"] and "not a database" not in body["error"]
+        assert response.headers["x-request-id"] == "crash-1"
+        assert_error(httpx.get(f"{server.url}/ready", timeout=30), 503, None)
+        assert httpx.get(f"{server.url}/health", timeout=30).status_code == 200
+    crash = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.levelname == "ERROR"]
+    logged = [entry for entry in crash if entry.get("request_id") == "crash-1"]
+    assert logged and "not a database" in logged[0]["exception"]
+
+
 # ---------------------------------------------------------------------- timeout
 
 

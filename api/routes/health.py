@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 
 from api.errors import HTTPError
@@ -10,6 +12,7 @@ from api.security import public
 from rag.errors import RagError
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("api")
 
 
 @router.get("/health", response_model=HealthOut, summary="Liveness: the process answers")
@@ -39,6 +42,9 @@ def ready(request: Request) -> dict:
     except RagError as exc:
         # not ready, whatever the reason (no index yet, another model): a load balancer waits
         raise HTTPError(503, exc.message) from None
+    except Exception:
+        log.exception("cannot open the index at %s", holder.settings.index_dir)
+        raise HTTPError(503, "the index cannot be opened; the server log has the details") from None
     if not holder.ready:
         raise HTTPError(503, holder.load_error or "the model is still loading")
     counts = index.store.counts()
