@@ -17,15 +17,19 @@ from api.main import create_app
 from rag.config import Settings
 from rag.index import Index
 from rag.ingest import ingest_paths
-from tests.conftest import SEED, SEED_ID, LiveServer
+from tests.conftest import SEED, LiveServer
 
 KEY = "schemathesis-key"
 EXAMPLES = {GenerationMode.POSITIVE: 25, GenerationMode.NEGATIVE: 15}
-# the operations, read from the app itself so that a new endpoint is fuzzed without editing this file
-OPERATIONS = sorted(
-    (method.upper(), path)
-    for path, operations in create_app(Settings(index_dir="unused")).openapi()["paths"].items()
-    for method in operations
+# the operations, read from the app itself so that a new endpoint is fuzzed without editing this file;
+# negative data only where there is something to make invalid (parameters or a body)
+_PATHS = create_app(Settings(index_dir="unused")).openapi()["paths"]
+CASES = sorted(
+    (method.upper(), path, mode)
+    for path, operations in _PATHS.items()
+    for method, operation in operations.items()
+    for mode in EXAMPLES
+    if mode is GenerationMode.POSITIVE or operation.get("parameters") or operation.get("requestBody")
 )
 # A file upload is schema-valid whatever its bytes, but only a transcript is accepted; and a JSON
 # transcript has rules no schema states (a turn may not end before it starts): for these writes a
@@ -59,8 +63,7 @@ def api_schema(fuzzed_server):
     return schemathesis.openapi.from_url(f"{fuzzed_server.url}/openapi.json")
 
 
-@pytest.mark.parametrize("mode", list(EXAMPLES), ids=lambda mode: mode.value)
-@pytest.mark.parametrize(("method", "path"), OPERATIONS)
+@pytest.mark.parametrize(("method", "path", "mode"), CASES, ids=[f"{m} {p} {mode.value}" for m, p, mode in CASES])
 def test_no_generated_request_is_a_server_error(api_schema, fuzzed_server, method, path, mode):
     operation = api_schema[path][method]
     label = f"{method} {path} {mode.value}"
@@ -82,8 +85,6 @@ def test_no_generated_request_is_a_server_error(api_schema, fuzzed_server, metho
         if mode is GenerationMode.NEGATIVE and not counted.get(label):
             pytest.skip(f"{method} {path} takes nothing that could be made invalid")
         raise
-    # the seed document is still there unless the fuzzer deleted it: either way the server answers
-    assert fuzzed_server.thread.is_alive()
 
 
 def test_the_fuzzer_covered_every_operation():
@@ -91,5 +92,4 @@ def test_the_fuzzer_covered_every_operation():
     if not counted:
         pytest.skip("run together with test_no_generated_request_is_a_server_error")
     print(f"schemathesis: {sum(counted.values())} requests over {len(counted)} operation x mode pairs")
-    assert {label.rsplit(" ", 1)[0] for label in counted} == {f"{m} {p}" for m, p in OPERATIONS}
-    assert SEED_ID  # the fuzzed index started from the seed transcript
+    assert {label.rsplit(" ", 1)[0] for label in counted} == {f"{m} {p}" for m, p, _ in CASES}
