@@ -213,8 +213,8 @@ class SearchResponse(BaseModel):
 
 
 class SpeakerOut(BaseModel):
-    name: str = Field(..., examples=["Sergey Lavrov"])
-    passages: int = Field(..., examples=[21])
+    name: str = Field(..., description="The speaker, as written in the transcripts.", examples=["Sergey Lavrov"])
+    passages: int = Field(..., description="Passages of theirs in the index.", examples=[21])
 
 
 class DocumentOut(BaseModel):
