@@ -2,49 +2,109 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import threading
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from rag.config import Settings
+from rag.config import DEFAULT_MODEL, Settings
+from rag.documents import Limits
 from rag.embedding import Embedder
-from rag.errors import RagError
+from rag.errors import IndexMismatchError, NoIndexError, RagError
 from rag.index import Index
+
+log = logging.getLogger("api")
 
 
 class IndexHolder:
     """Opens the index on first need, so that an index built after start-up is picked up."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
         self._index: Index | None = None
-        self._embedder: Embedder | None = None
+        self._embedder = embedder
         self._lock = threading.Lock()
+        self.model_load_seconds: float | None = 0.0 if embedder is not None else None
+        self.load_error: str | None = None
 
     def load(self) -> None:
-        """Load the model and, if present, the index (at start-up, so the first search is fast)."""
-        # no index yet is not fatal: each request says so until one is built
-        with contextlib.suppress(RagError):
-            self.get().embedder  # noqa: B018 - loads the model now rather than on the first search
+        """Load the model and, if present, the index (at start-up, so the first search is fast).
 
-    def get(self) -> Index:
+        Without an index the model is loaded all the same, so that /ready turns 200 as soon as
+        an index appears; each request says there is none until then.
+        """
+        started = time.perf_counter()
+        try:
+            try:
+                embedder = self.get().embedder
+            except NoIndexError:
+                embedder = self._embedder or Embedder(self.settings.model or DEFAULT_MODEL)
+        except RagError as exc:
+            self.load_error = exc.message
+            log.error("cannot load the index or the model: %s", exc.message)
+            return
+        except Exception:
+            # a damaged index must not keep the service from starting: /health answers, /ready says
+            # 503, and each request that needs the index fails with a logged 500
+            self.load_error = "the index cannot be opened; the server log has the details"
+            log.exception("cannot open the index at %s", self.settings.index_dir)
+            return
+        if self._embedder is None:
+            self.model_load_seconds = time.perf_counter() - started
+        self._embedder = embedder
+
+    def get(self, *, create: bool = False) -> Index:
+        """The open index; with create=True (a write) an empty one is made when there is none."""
         if self._index is None:
             with self._lock:
                 if self._index is None:
-                    self._index = Index.open(
-                        self.settings.index_dir, model=self.settings.model, embedder=self._embedder
-                    )
+                    self._index = self._open(create)
         return self._index
+
+    def _open(self, create: bool) -> Index:
+        directory, model = self.settings.index_dir, self.settings.model
+        if self._embedder is None:
+            return Index.open(directory, model=model, create=create)
+        try:
+            return Index.open(directory, model=model, create=create, embedder=self._embedder)
+        except IndexMismatchError:
+            # built with another model since start-up: that model is loaded on first use
+            return Index.open(directory, model=model)
 
     @property
     def loaded(self) -> Index | None:
         return self._index
+
+    @property
+    def ready(self) -> bool:
+        """The index is open and its model loaded: a search will not wait for either."""
+        return self._index is not None and self._index.model_loaded
+
+    def counts(self) -> dict[str, int] | None:
+        """Documents, turns and passages, or None before there is an index."""
+        index = self._index
+        return index.store.counts() if index is not None else None
 
 
 def get_index(request: Request) -> Index:
     return request.app.state.holder.get()
 
 
+def get_writable_index(request: Request) -> Index:
+    return request.app.state.holder.get(create=True)
+
+
+def get_limits(request: Request) -> Limits:
+    settings: Settings = request.app.state.settings
+    return Limits(
+        max_turns=settings.max_turns,
+        max_text_chars=settings.max_text_chars,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+
+
 IndexDep = Annotated[Index, Depends(get_index)]
+WritableIndexDep = Annotated[Index, Depends(get_writable_index)]
+LimitsDep = Annotated[Limits, Depends(get_limits)]

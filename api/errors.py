@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,27 +14,37 @@ from rag.errors import (
     NotFoundError,
     ParseError,
     RagError,
+    TooLargeError,
 )
 from rag.locking import IndexBusyError
-
-log = logging.getLogger("api")
 
 _STATUS = [
     (NoIndexError, 503),
     (NotFoundError, 404),
     (InvalidInputError, 422),
     (ParseError, 422),
+    (TooLargeError, 413),
     (IndexBusyError, 409),
     (IndexMismatchError, 409),
 ]
 
 
-def error_response(status: int, message: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": message, "field": field})
+def error_response(
+    status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": message, "field": field}, headers=headers)
 
 
 def status_of(exc: RagError) -> int:
     return next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+
+
+class HTTPError(StarletteHTTPException):
+    """An error the API itself raises (auth, limits, timeouts), with the field at fault."""
+
+    def __init__(self, status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(status, message, headers)
+        self.field = field
 
 
 def install(app: FastAPI) -> None:
@@ -58,9 +66,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail), None)
+        return error_response(exc.status_code, str(exc.detail), getattr(exc, "field", None), exc.headers)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal error; the server log has the details")
+    # anything else is answered 500 by api.observability, which logs it with the request id

@@ -3,41 +3,84 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from rag.documents import ID_PATTERN
 
 SEED_QUESTION = "What did Lavrov say about the phone call between Putin and Trump?"
+
+
+def _encodable(value: str) -> str:
+    # JSON may carry lone surrogates ("\ud800"); they cannot be stored or embedded as UTF-8
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    # pydantic would also take numbers as Unix timestamps; the schema promises YYYY-MM-DD only
+    if not isinstance(value, (str, dt.date)) or (isinstance(value, str) and not _ISO_DAY.fullmatch(value)):
+        raise ValueError("must be a date YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_day)]
+Text = Annotated[str, AfterValidator(_encodable)]
+# "\S" in the schema tells generated clients (and schemathesis) what the validator enforces
+NonBlankText = Annotated[Text, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": r"\S"})]
+
+# ---------------------------------------------------------------------- requests
 
 
 class SearchFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    speaker: list[str] | None = Field(
+    speaker: list[Text] | None = Field(
         None,
-        description="Only passages by these speakers, as written in the transcripts.",
+        description="Only passages by these speakers, as written in the transcripts (a list, or one name).",
+        json_schema_extra=lambda schema: schema.update(anyOf=[*schema["anyOf"], {"type": "string"}]),
         examples=[["Sergey Lavrov"]],
     )
-    document_id: str | None = Field(
+    document_id: Text | None = Field(
         None, description="Only passages of this document.", examples=["000_8fcf709333f4d63f"]
     )
-    date_from: dt.date | None = Field(
+    date_from: IsoDate | None = Field(
         None, description="Only documents dated on or after this day.", examples=["2025-01-01"]
     )
-    date_to: dt.date | None = Field(
+    date_to: IsoDate | None = Field(
         None, description="Only documents dated on or before this day.", examples=["2025-12-31"]
     )
 
     @field_validator("speaker", mode="before")
     @classmethod
     def _one_or_many(cls, value: object) -> object:
+        # one name may be sent as a string (the schema says so, through json_schema_extra above)
         return [value] if isinstance(value, str) else value
 
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(..., description="The question, in plain words.", examples=[SEED_QUESTION])
+    query: Text = Field(
+        ...,
+        description="The question, in plain words.",
+        examples=[SEED_QUESTION],
+        json_schema_extra={"pattern": r"\S"},
+    )
     k: int = Field(5, ge=1, le=100, description="How many results to return.", examples=[5])
     offset: int = Field(0, ge=0, le=10_000, description="Results to skip, for paging.", examples=[0])
     mode: Literal["hybrid", "dense", "lexical"] = Field(
@@ -51,6 +94,79 @@ class SearchRequest(BaseModel):
         if not value.strip():
             raise ValueError("query must not be empty")
         return value
+
+
+class TurnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    speaker: Text | None = Field(
+        None,
+        description="Who speaks, as the transcript names them; empty: the speaker the title names.",
+        examples=["Anna Keller"],
+    )
+    text: NonBlankText = Field(..., description="What they said.", examples=["There will be enough gas this winter."])
+    role: Literal["question", "answer", "statement"] | None = Field(
+        None,
+        description="Accepted so that `rag parse --json` output can be sent back; roles are always inferred.",
+        examples=["answer"],
+    )
+    start: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="Seconds from the start of the recording.", examples=[14.5]
+    )
+    end: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="Seconds from the start of the recording.", examples=[61.0]
+    )
+
+
+class TranscriptIn(BaseModel):
+    """A transcript in our JSON format (README, "JSON"), with an optional id."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "keller-interview",
+                    "title": "Radio interview with Energy Minister Anna Keller",
+                    "date": "2026-10-21",
+                    "turns": [
+                        {"speaker": "Interviewer", "text": "Will there be enough gas?", "start": 0.0, "end": 14.5},
+                        {"speaker": "Anna Keller", "text": "There will be enough gas.", "start": 14.5, "end": 61.0},
+                    ],
+                }
+            ]
+        },
+    )
+
+    id: str | None = Field(
+        None,
+        pattern=ID_PATTERN,
+        description="The document's id; absent: derived from the content, so the same body gets the same id."
+        " `PUT /documents/{id}` takes the id from the path instead.",
+        examples=["keller-interview"],
+    )
+    title: NonBlankText = Field(..., description="The document's title.", examples=["Radio interview with Anna Keller"])
+    date: IsoDate | None = Field(None, description="Day of the event, YYYY-MM-DD.", examples=["2026-10-21"])
+    source: Text | None = Field(None, description="Where the transcript came from.", examples=["Radio Valley"])
+    place: Text | None = Field(None, description="Where the event took place.", examples=["Northbridge"])
+    number: Text | None = Field(None, description="The publisher's document number.", examples=["220-13-02-2025"])
+    turns: list[TurnIn] = Field(..., min_length=1, description="Speaker turns, in order.")
+
+
+class UploadIn(BaseModel):
+    """A transcript file as multipart/form-data."""
+
+    file: bytes = Field(
+        ...,
+        description="The transcript file (.txt or .json, else detected from its content); its name gives the id.",
+        json_schema_extra={"format": "binary"},
+    )
+    format: Literal["text", "json"] | None = Field(
+        None, description="Force a format instead of detecting it.", examples=["text"]
+    )
+
+
+# ---------------------------------------------------------------------- responses
 
 
 class DocumentRef(BaseModel):
@@ -97,26 +213,70 @@ class SearchResponse(BaseModel):
 
 
 class SpeakerOut(BaseModel):
-    name: str = Field(..., examples=["Sergey Lavrov"])
-    passages: int = Field(..., examples=[21])
+    name: str = Field(..., description="The speaker, as written in the transcripts.", examples=["Sergey Lavrov"])
+    passages: int = Field(..., description="Passages of theirs in the index.", examples=[21])
 
 
 class DocumentOut(BaseModel):
-    id: str = Field(..., examples=["000_8fcf709333f4d63f"])
-    title: str
-    date: str | None = Field(None, examples=["2025-02-13"])
-    place: str | None = Field(None, examples=["Moscow"])
-    source: str | None = None
-    turns: int = Field(..., examples=[7])
-    passages: int = Field(..., examples=[25])
+    id: str = Field(..., description="The document's id.", examples=["000_8fcf709333f4d63f"])
+    title: str = Field(..., description="The document's title.", examples=["Foreign Minister Sergey Lavrov’s ..."])
+    date: str | None = Field(None, description="ISO date of the document.", examples=["2025-02-13"])
+    place: str | None = Field(None, description="Where the event took place.", examples=["Moscow"])
+    source: str | None = Field(
+        None, description="Where the transcript came from.", examples=["examples/000_8fcf709333f4d63f.txt"]
+    )
+    turns: int = Field(..., description="Speaker turns.", examples=[7])
+    passages: int = Field(..., description="Passages indexed for search.", examples=[25])
+
+
+class DocumentWriteOut(BaseModel):
+    id: str = Field(..., description="The document's id.", examples=["keller-interview"])
+    title: str = Field(..., description="The document's title.", examples=["Radio interview with Anna Keller"])
+    date: str | None = Field(None, description="ISO date of the document.", examples=["2026-10-21"])
+    turns: int = Field(..., description="Speaker turns read from it.", examples=[6])
+    passages: int = Field(..., description="Passages indexed for search.", examples=[9])
+    status: Literal["created", "replaced", "unchanged"] = Field(
+        ...,
+        description="created: a new id (201); replaced: new content for an id (201); unchanged: the same"
+        " content as indexed, nothing written (200).",
+        examples=["created"],
+    )
+
+
+class TurnOut(BaseModel):
+    speaker: str = Field(..., description="Who spoke.", examples=["Anna Keller"])
+    role: Literal["question", "answer", "statement"] = Field(
+        ..., description="What the turn does.", examples=["answer"]
+    )
+    text: str = Field(..., description="What they said.", examples=["There will be enough gas."])
+    start: float | None = Field(None, description="Seconds from the start of the recording.", examples=[14.5])
+    end: float | None = Field(None, description="Seconds from the start of the recording.", examples=[61.0])
+
+
+class DocumentDetailOut(BaseModel):
+    id: str = Field(..., description="The document's id.", examples=["energy_minister_interview"])
+    title: str = Field(..., description="The document's title.", examples=["Radio interview with Anna Keller"])
+    date: str | None = Field(None, description="ISO date of the document.", examples=["2026-10-21"])
+    place: str | None = Field(None, description="Where the event took place.", examples=["Northbridge"])
+    number: str | None = Field(None, description="The publisher's document number.", examples=["220-13-02-2025"])
+    source: str | None = Field(None, description="Where the transcript came from.", examples=["Radio Valley"])
+    passages: int = Field(..., description="Passages indexed for search.", examples=[9])
+    turns: list[TurnOut] = Field(..., description="Speaker turns, in order.")
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready"] = Field("ready", description="The index and the model are loaded.", examples=["ready"])
+    documents: int = Field(..., description="Documents indexed.", examples=[4])
+    passages: int = Field(..., description="Passages indexed.", examples=[57])
+    model: str = Field(..., description="The embedding model.", examples=["all-MiniLM-L6-v2"])
 
 
 class HealthOut(BaseModel):
-    status: Literal["ok"] = "ok"
+    status: Literal["ok"] = Field("ok", description="The process is up.", examples=["ok"])
     index: str = Field(..., description="The index directory.", examples=["index"])
-    documents: int | None = Field(None, description="Documents indexed; null when there is no index yet.")
-    passages: int | None = None
-    model: str | None = Field(None, examples=["all-MiniLM-L6-v2"])
+    documents: int | None = Field(None, description="Documents indexed; null when there is no index yet.", examples=[4])
+    passages: int | None = Field(None, description="Passages indexed; null when there is no index yet.", examples=[57])
+    model: str | None = Field(None, description="The embedding model of the index.", examples=["all-MiniLM-L6-v2"])
 
 
 class ErrorOut(BaseModel):

@@ -1,4 +1,4 @@
-"""The `rag` command line: ingest, search, parse, serve, stats."""
+"""The `rag` command line: ingest, search, parse, documents, delete, stats, serve."""
 
 from __future__ import annotations
 
@@ -194,6 +194,56 @@ def _clock(seconds: float | None) -> str:
 
 @app.command()
 @translate_errors
+def documents(
+    date_from: Annotated[str | None, typer.Option("--from", help="Earliest date, YYYY-MM-DD.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Latest date, YYYY-MM-DD.")] = None,
+    speaker: Annotated[
+        list[str] | None, typer.Option("--speaker", help="Only documents where this speaker has a turn (repeatable).")
+    ] = None,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Documents to skip.")] = 0,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Documents to show.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON list.")] = False,
+    index: IndexOption = None,
+) -> None:
+    """List the indexed documents: id, date, title, turns and passages."""
+    from rag.documents import document_to_dict, list_documents
+    from rag.index import Index
+
+    idx = Index.open(_index_dir(index))
+    docs, total = list_documents(
+        idx,
+        offset=offset,
+        limit=limit,
+        date_from=_iso_date(date_from, "--from"),
+        date_to=_iso_date(date_to, "--to"),
+        speakers=speaker or (),
+    )
+    if as_json:
+        print(json.dumps([document_to_dict(d) for d in docs], ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "date", "title", "turns", "passages")
+    for doc in docs:
+        table.add_row(doc.id, doc.date or "", doc.title[:70], str(doc.turns), str(doc.passages))
+    out.print(table)
+    out.print(f"{len(docs)} of {total} documents", highlight=False)
+
+
+@app.command()
+@translate_errors
+def delete(
+    doc_id: Annotated[str, typer.Argument(metavar="ID", help="The document's id (see rag documents).")],
+    index: IndexOption = None,
+) -> None:
+    """Remove a document and its passages from the index."""
+    from rag.documents import delete_document
+    from rag.index import Index
+
+    delete_document(Index.open(_index_dir(index)), doc_id)
+    out.print(f"deleted {doc_id}", highlight=False)
+
+
+@app.command()
+@translate_errors
 def stats(index: IndexOption = None) -> None:
     """Counts and settings of an index."""
     from rag.index import Index
@@ -233,13 +283,16 @@ def serve(
             raise typer.Exit(1)
         err.print(f"no index at {directory}: building it from {source}")
         ingest([source], index=directory, model=None, fmt=None)
+    from api.observability import uvicorn_log_config
+
     os.environ["RAG_INDEX_DIR"] = str(directory)
     uvicorn.run(
         "api.main:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        log_level="info",
+        log_config=uvicorn_log_config(settings.log_level),
+        access_log=False,  # the service logs each request itself, as JSON with its request id
     )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MIB = 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -28,3 +30,26 @@ class Settings(BaseSettings):
     )
     max_k: int = Field(100, description="Largest number of results one search may ask for.")
     max_query_chars: int = Field(2000, description="Longest question accepted, in characters.")
+
+    # NoDecode: a comma-separated list, not the JSON that pydantic-settings expects for lists
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="Keys that may write (comma-separated); none: writes are open."
+    )
+    api_keys_file: Path | None = Field(None, description="File of keys, one per line ('#' starts a comment).")
+    protect_reads: bool = Field(False, description="Require a key for searches and listings too.")
+    max_body_bytes: int = Field(10 * MIB, ge=1, description="Largest request body accepted, in bytes.")
+    max_upload_bytes: int = Field(10 * MIB, ge=1, description="Largest uploaded transcript file, in bytes.")
+    max_turns: int = Field(10_000, ge=1, description="Most speaker turns one transcript may have.")
+    max_text_chars: int = Field(200_000, ge=1, description="Longest text of one turn, in characters.")
+    request_timeout_s: float = Field(30.0, gt=0, description="A search taking longer is answered 503.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed by CORS (comma-separated, or *); none: CORS off."
+    )
+    log_level: str = Field("INFO", description="Level of the service's JSON log lines.")
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value

@@ -43,3 +43,7 @@ class NotFoundError(RagError):
 
 class InvalidInputError(RagError):
     """A request is well-formed but its values cannot be used."""
+
+
+class TooLargeError(RagError):
+    """An input is larger than the configured limit."""

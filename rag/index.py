@@ -109,6 +109,10 @@ class Index:
         return self._embedder
 
     @property
+    def model_loaded(self) -> bool:
+        return self._embedder is not None
+
+    @property
     def passage_tokens(self) -> int:
         return int(self.manifest["passage_tokens"])
 
@@ -133,6 +137,10 @@ class Index:
         else:
             vectors, lexical = VectorIndex.load(vectors_path), LexicalIndex.load(lexical_path)
         with self.lock.write():
+            # two refreshes may race, or a write in this process may land while this one rebuilt:
+            # never go back to an older state than the one already loaded
+            if generation < self.loaded_generation:
+                return
             self.vectors, self.lexical = vectors, lexical
             self.loaded_generation = generation
         if stale and persist and generation > 0:
@@ -156,7 +164,11 @@ class Index:
         if now - self._checked_at < every:
             return
         self._checked_at = now
-        if self.store.generation() != self.loaded_generation:
+        # under the read lock: a write of this process commits and loads its state under the
+        # write lock, so only another process's writes can look stale here
+        with self.lock.read():
+            stale = self.store.generation() != self.loaded_generation
+        if stale:
             self.manifest = _read_manifest(self.directory / MANIFEST)
             self._load_derived()
 

@@ -231,11 +231,18 @@ class PassageStore:
         rows = self.documents(ids=[doc_id])
         return rows[0] if rows else None
 
-    def documents(self, *, ids: Sequence[str] | None = None, offset: int = 0, limit: int = -1) -> list[Document]:
-        where, params = "", []
-        if ids is not None:
-            where = f"WHERE d.id IN ({','.join('?' * len(ids))})"
-            params = list(ids)
+    def documents(
+        self,
+        *,
+        ids: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int = -1,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        speakers: Sequence[str] = (),
+    ) -> list[Document]:
+        """Documents by date then id; `speakers` keeps those where any of them has a turn."""
+        where, params = _document_filter(ids, date_from, date_to, speakers)
         rows = self._connect().execute(
             "SELECT d.*, (SELECT COUNT(*) FROM turns t WHERE t.doc_id = d.id) AS n_turns,"
             " (SELECT COUNT(*) FROM passages p WHERE p.doc_id = d.id) AS n_passages"
@@ -243,6 +250,13 @@ class PassageStore:
             [*params, limit, offset],
         )
         return [_document(r) for r in rows]
+
+    def count_documents(
+        self, *, date_from: str | None = None, date_to: str | None = None, speakers: Sequence[str] = ()
+    ) -> int:
+        """How many documents `documents()` would list with these filters and no paging."""
+        where, params = _document_filter(None, date_from, date_to, speakers)
+        return int(self._connect().execute(f"SELECT COUNT(*) FROM documents d {where}", params).fetchone()[0])
 
     def turns(self, doc_id: str) -> list[sqlite3.Row]:
         return list(self._connect().execute("SELECT * FROM turns WHERE doc_id = ? ORDER BY idx", (doc_id,)))
@@ -334,6 +348,28 @@ class PassageStore:
             table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
             for table in ("documents", "turns", "passages")
         }
+
+
+def _document_filter(
+    ids: Sequence[str] | None, date_from: str | None, date_to: str | None, speakers: Sequence[str]
+) -> tuple[str, list]:
+    clauses: list[str] = []
+    params: list = []
+    if ids is not None:
+        clauses.append(f"d.id IN ({','.join('?' * len(ids))})")
+        params.extend(ids)
+    if date_from:
+        clauses.append("d.date >= ?")
+        params.append(date_from)
+    if date_to:
+        clauses.append("d.date <= ?")
+        params.append(date_to)
+    if speakers:
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM turns t WHERE t.doc_id = d.id AND t.speaker IN ({','.join('?' * len(speakers))}))"
+        )
+        params.extend(speakers)
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 
 def _document(row: sqlite3.Row) -> Document:

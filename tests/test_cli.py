@@ -80,3 +80,31 @@ def test_bad_input_is_a_message_and_a_non_zero_exit(cli_index, tmp_path, args, m
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_documents_lists_the_indexed_documents(cli_index):
+    directory, _ = cli_index
+    result = runner.invoke(app, ["documents", "--index", str(directory)])
+    assert result.exit_code == 0, result.output
+    assert SEED_ID in result.output and "1 of 1 documents" in result.output
+
+
+def test_documents_json_prints_the_api_list(cli_index):
+    directory, _ = cli_index
+    result = runner.invoke(app, ["documents", "--json", "--from", "2025-01-01", "--index", str(directory)])
+    body = json.loads(result.output)
+    assert [d["id"] for d in body] == [SEED_ID]
+    assert set(body[0]) == {"id", "title", "date", "place", "source", "turns", "passages"}
+    later = runner.invoke(app, ["documents", "--json", "--from", "2026-01-01", "--index", str(directory)])
+    assert json.loads(later.output) == []
+
+
+def test_delete_removes_a_document_and_a_second_delete_is_an_error(tmp_path):
+    directory = tmp_path / "index"
+    runner.invoke(app, ["ingest", str(SEED), "--index", str(directory)])
+    result = runner.invoke(app, ["delete", SEED_ID, "--index", str(directory)])
+    assert (result.exit_code, result.output.strip()) == (0, f"deleted {SEED_ID}")
+    listed = runner.invoke(app, ["documents", "--json", "--index", str(directory)])
+    assert json.loads(listed.output) == []
+    again = runner.invoke(app, ["delete", SEED_ID, "--index", str(directory)])
+    assert again.exit_code == 1 and "no document with id" in again.output

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from api.deps import IndexDep
+from api.limits import within
 from api.schemas import ErrorOut, SearchRequest, SearchResponse
+from api.security import read_only
 from rag.errors import InvalidInputError
 from rag.search import search as run_search
 from rag.store import Filters
@@ -16,11 +18,12 @@ router = APIRouter(tags=["search"])
 @router.post(
     "/search",
     response_model=SearchResponse,
-    responses={422: {"model": ErrorOut}, 400: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses={code: {"model": ErrorOut} for code in (400, 413, 422, 503)},
     summary="Find who said what about a question",
 )
-def search(body: SearchRequest, index: IndexDep, request: Request) -> dict:
-    settings = request.app.state.holder.settings
+@read_only
+async def search(body: SearchRequest, index: IndexDep, request: Request) -> dict:
+    settings = request.app.state.settings
     if body.k > settings.max_k:
         raise InvalidInputError(f"k: at most {settings.max_k}", field="k")
     if len(body.query) > settings.max_query_chars:
@@ -32,5 +35,14 @@ def search(body: SearchRequest, index: IndexDep, request: Request) -> dict:
         date_from=f.date_from.isoformat() if f and f.date_from else None,
         date_to=f.date_to.isoformat() if f and f.date_to else None,
     )
-    result = run_search(index, body.query, k=body.k, offset=body.offset, filters=filters, mode=body.mode)
+    result = await within(
+        settings.request_timeout_s,
+        run_search,
+        index,
+        body.query,
+        k=body.k,
+        offset=body.offset,
+        filters=filters,
+        mode=body.mode,
+    )
     return result.to_dict()

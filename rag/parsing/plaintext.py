@@ -58,7 +58,10 @@ def parse_text(text: str, source: str, *, title: str | None = None) -> Transcrip
             drafts[-1].paragraphs.append(para.text)
     drafts = [d for d in drafts if d.paragraphs]
     if not drafts:
-        raise ParseError(source, "no transcript text found after the title", line=paragraphs[0].line)
+        # paragraphs may be empty here: a lone dateline was taken as metadata
+        raise ParseError(
+            source, "no transcript text found after the title", line=paragraphs[0].line if paragraphs else 1
+        )
 
     principal = principal_speaker(title, [d.speaker for d in drafts if d.speaker])
     turns = [
