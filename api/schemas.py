@@ -185,6 +185,21 @@ class HighlightOut(BaseModel):
     end_char: int = Field(..., description="End offset (exclusive) in the result's text.", examples=[120])
 
 
+class HitPartOut(BaseModel):
+    passage_id: int = Field(..., description="Stable id of the passage in this index.", examples=[17])
+    speaker: str = Field(
+        ..., description="Who said this part, as written in the transcript.", examples=["Sergey Lavrov"]
+    )
+    canonical_speaker: str = Field(..., description="Their canonical name.", examples=["Sergey Lavrov"])
+    role: Literal["question", "answer", "statement"] = Field(..., examples=["answer"])
+    turn_index: int = Field(..., description="Position of its speaker turn in the document, from 0.", examples=[6])
+    start_char: int = Field(..., description="Offset of the part in its turn's text.", examples=[0])
+    end_char: int = Field(..., description="End offset (exclusive) in its turn's text.", examples=[512])
+    text: str = Field(..., description="The words of this part, exactly as in the transcript.")
+    start: float | None = Field(None, description="Seconds from the start of the recording, where known.")
+    end: float | None = Field(None, description="Seconds from the start of the recording, where known.")
+
+
 class SearchResultOut(BaseModel):
     rank: int = Field(..., description="1 for the best result.", examples=[1])
     score: float = Field(
@@ -192,17 +207,33 @@ class SearchResultOut(BaseModel):
         description="Ranking score (fused rank score in hybrid mode, cosine in dense, BM25 in lexical).",
         examples=[0.0328],
     )
-    passage_id: int = Field(..., description="Stable id of the passage in this index.", examples=[17])
-    text: str = Field(..., description="The speaker's words, exactly as in the transcript.")
-    speaker: str = Field(..., description="Who said it, as written in the transcript.", examples=["Sergey Lavrov"])
-    role: Literal["question", "answer", "statement"] = Field(..., examples=["answer"])
+    passage_id: int = Field(..., description="Stable id of the main passage in this index.", examples=[17])
+    text: str = Field(
+        ...,
+        description="The words found, exactly as in the transcript; when neighbouring turns were found together,"
+        " each turn's text is preceded by 'Speaker: ' and turns are separated by a blank line.",
+    )
+    speaker: str = Field(
+        ...,
+        description="Who said the main passage (the longest), as written in the transcript.",
+        examples=["Sergey Lavrov"],
+    )
+    canonical_speaker: str = Field(
+        ..., description="The same person's canonical name in the speaker directory.", examples=["Sergey Lavrov"]
+    )
+    role: Literal["question", "answer", "statement"] = Field(
+        ..., description="Role of the main passage.", examples=["answer"]
+    )
     context: str | None = Field(None, description="For an answer: the question it answers.")
     document: DocumentRef
-    turn_index: int = Field(..., description="Position of the speaker turn in the document, from 0.", examples=[6])
-    start_char: int = Field(..., description="Offset of the text in its turn.", examples=[0])
-    end_char: int = Field(..., description="End offset (exclusive) of the text in its turn.", examples=[512])
+    turn_index: int = Field(
+        ..., description="Position of the main passage's turn in the document, from 0.", examples=[6]
+    )
+    start_char: int = Field(..., description="Offset of the main passage in its turn's text.", examples=[0])
+    end_char: int = Field(..., description="End offset (exclusive) of the main passage in its turn.", examples=[512])
     start: float | None = Field(None, description="Seconds from the start of the recording, where known.")
     end: float | None = Field(None, description="Seconds from the start of the recording, where known.")
+    parts: list[HitPartOut] = Field(..., description="Every passage of the result, in transcript order.")
     highlight: HighlightOut | None = None
 
 
@@ -212,9 +243,40 @@ class SearchResponse(BaseModel):
     results: list[SearchResultOut]
 
 
+class SpeakerAliasOut(BaseModel):
+    name: str = Field(
+        ..., description="A name as written in the transcripts.", examples=["Foreign Minister Sergey Lavrov"]
+    )
+    passages: int = Field(..., description="Passages under this name.", examples=[3])
+
+
 class SpeakerOut(BaseModel):
-    name: str = Field(..., description="The speaker, as written in the transcripts.", examples=["Sergey Lavrov"])
-    passages: int = Field(..., description="Passages of theirs in the index.", examples=[21])
+    name: str = Field(..., description="The person's canonical name.", examples=["Sergey Lavrov"])
+    passages: int = Field(..., description="Passages of theirs in the index, under all their names.", examples=[21])
+    aliases: list[SpeakerAliasOut] = Field(..., description="Every name they appear under in the transcripts.")
+
+
+class SpeakerRename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: NonBlankText = Field(
+        ..., description="Any name of the person: as written, canonical, or a surname.", examples=["SPEAKER_01"]
+    )
+    to: NonBlankText = Field(..., description="Their new canonical name.", examples=["Maria Zakharova"])
+
+
+class SpeakerMerge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    names: list[NonBlankText] = Field(..., min_length=1, description="People to merge.", examples=[["Vladmir Putin"]])
+    into: NonBlankText = Field(..., description="The person they are merged into.", examples=["Vladimir Putin"])
+
+
+class SpeakersPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rename: SpeakerRename | None = Field(None, description="Give a person a new canonical name.")
+    merge: SpeakerMerge | None = Field(None, description="Make several names one person.")
 
 
 class DocumentOut(BaseModel):

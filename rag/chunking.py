@@ -1,11 +1,18 @@
-"""Split turns into passages: sentence windows that fit the model, never crossing a turn."""
+"""Split turns into passages (sentence windows inside one turn) and group them into segments.
+
+A passage never crosses a turn. A segment, the unit that is embedded and searched, is a run of
+consecutive passages of one document that fits the model: a long answer is one passage per
+segment, while a quick exchange of short turns shares one segment so that it is found as a whole.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rag.models import ANSWER, QUESTION, Passage, Transcript, Turn
+from rag.textclean import clean_for_index
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
@@ -41,15 +48,21 @@ def chunk_transcript(
     max_tokens: int,
     overlap_tokens: int = 0,
 ) -> list[Passage]:
-    """Passages for every turn of a transcript, in order."""
+    """Passages for every turn of a transcript, in order.
+
+    Each passage, with its speaker label in front (as it is embedded), fits in max_tokens.
+    """
     if max_tokens < 8:
         raise ValueError("max_tokens must be at least 8")
     passages: list[Passage] = []
+    speakers = sorted({t.speaker for t in transcript.turns})
+    label_tokens = dict(zip(speakers, count_tokens([label(s) for s in speakers]), strict=True))
     for index, turn in enumerate(transcript.turns):
         context = None
         if turn.role == ANSWER and index > 0 and transcript.turns[index - 1].role == QUESTION:
             context = transcript.turns[index - 1].text
-        for start, end in split_turn(turn.text, count_tokens, max_tokens, overlap_tokens):
+        budget = max(8, max_tokens - label_tokens[turn.speaker])
+        for start, end in split_turn(turn.text, count_tokens, budget, overlap_tokens):
             passages.append(
                 Passage(
                     doc_id=doc_id,
@@ -65,6 +78,64 @@ def chunk_transcript(
                 )
             )
     return passages
+
+
+def label(speaker: str) -> str:
+    return f"{speaker}: "
+
+
+def index_text(passages: Sequence[tuple[str, str]]) -> str:
+    """What the indexes see of a segment: each (speaker, text) passage's label and cleaned words, a line each."""
+    return "\n".join(label(speaker) + clean_for_index(text) for speaker, text in passages)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Passages first..last (inclusive, indices into the document's passages), searched as one."""
+
+    first: int
+    last: int
+    text: str  # index_text of its passages
+
+
+# A question of fewer words ("Channel three?") is part of the conversation, not an interview question.
+SUBSTANTIVE_QUESTION_WORDS = 8
+
+
+def segment_passages(passages: Sequence[Passage], count_tokens: TokenCounter, max_tokens: int) -> list[Segment]:
+    """Group consecutive passages into segments of at most max_tokens (labels included).
+
+    A substantive question and its answer never share a segment: the answer must be findable
+    on its own, with the question kept as its context.
+    """
+    if not passages:
+        return []
+    pairs = [(p.speaker, p.text) for p in passages]
+    sizes = count_tokens([index_text([pair]) for pair in pairs])
+    segments: list[Segment] = []
+    first, total = 0, sizes[0]
+    for i in range(1, len(passages)):
+        if total + sizes[i] > max_tokens or _starts_exchange(passages[i - 1], passages[i]):
+            segments.append(Segment(first, i - 1, index_text(pairs[first:i])))
+            first, total = i, 0
+        total += sizes[i]
+    segments.append(Segment(first, len(passages) - 1, index_text(pairs[first:])))
+    return segments
+
+
+def _starts_exchange(previous: Passage, passage: Passage) -> bool:
+    """A turn of a substantive question-and-answer exchange stands in segments of its own."""
+    return passage.turn_index != previous.turn_index and (_in_exchange(previous) or _in_exchange(passage))
+
+
+def _in_exchange(passage: Passage) -> bool:
+    if passage.role == QUESTION:
+        return _words(passage.text) >= SUBSTANTIVE_QUESTION_WORDS
+    return passage.role == ANSWER and _words(passage.context or "") >= SUBSTANTIVE_QUESTION_WORDS
+
+
+def _words(text: str) -> int:
+    return len(text.split())
 
 
 def split_turn(

@@ -94,18 +94,18 @@ def ingest(
         transient=False,
     ) as progress:
         parse_task = progress.add_task("parsed files", total=len(files), rate="")
-        embed_task = progress.add_task("embedded passages", total=None, rate="")
+        embed_task = progress.add_task("embedded segments", total=None, rate="")
 
         def on_file(path: Path, problem: str | None) -> None:
             progress.advance(parse_task)
 
-        def on_passages(n: int) -> None:
+        def on_segments(n: int) -> None:
             progress.advance(embed_task, n)
             task = progress.tasks[embed_task]
             if task.elapsed:
-                progress.update(embed_task, rate=f"{task.completed / task.elapsed:.0f} passages/s")
+                progress.update(embed_task, rate=f"{task.completed / task.elapsed:.0f} segments/s")
 
-        report = ingest_paths(idx, paths, fmt=fmt, on_file=on_file, on_passages=on_passages)
+        report = ingest_paths(idx, paths, fmt=fmt, on_file=on_file, on_segments=on_segments)
     for source, message in report.failures:
         err.print(
             f"[yellow]skipped[/yellow] {message if message.startswith(source) else f'{source}: {message}'}",
@@ -294,6 +294,74 @@ def serve(
         log_config=uvicorn_log_config(settings.log_level),
         access_log=False,  # the service logs each request itself, as JSON with its request id
     )
+
+
+@app.command()
+@translate_errors
+def speakers(
+    merge: Annotated[
+        tuple[str, str] | None, typer.Option("--merge", help="Make NAME one person with INTO: --merge NAME INTO.")
+    ] = None,
+    rename: Annotated[
+        tuple[str, str] | None, typer.Option("--rename", help="Give a person a new canonical name: --rename OLD NEW.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    index: IndexOption = None,
+) -> None:
+    """List the speaker directory (canonical names, their spellings, passages); rename or merge."""
+    from rag.index import Index
+
+    idx = Index.open(_index_dir(index))
+    if merge:
+        idx.merge_speakers([merge[0]], merge[1])
+    if rename:
+        idx.rename_speaker(*rename)
+    directory = idx.speakers
+    people: dict[str, list[tuple[str, int]]] = {}
+    for name, count in idx.store.speakers():
+        people.setdefault(directory.canonical_of(name), []).append((name, count))
+    if as_json:
+        listing = [{"name": c, "aliases": [{"name": n, "passages": k} for n, k in a]} for c, a in people.items()]
+        print(json.dumps(listing, ensure_ascii=False, indent=2))
+        return
+    table = Table("speaker", "passages", "written as")
+    for canonical, aliases in sorted(people.items(), key=lambda item: -sum(k for _, k in item[1])):
+        table.add_row(canonical, str(sum(k for _, k in aliases)), "; ".join(n for n, _ in aliases))
+    out.print(table)
+
+
+@app.command("eval")
+@translate_errors
+def evaluate(
+    queries: Annotated[Path, typer.Argument(help="Annotated questions, JSON lines (qid, query, relevant_text...).")],
+    transcripts: Annotated[
+        list[Path] | None, typer.Option("--transcripts", help="Index these first (files or folders); repeatable.")
+    ] = None,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or lexical.")] = "hybrid",
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Results per question.")] = 10,
+    results: Annotated[Path | None, typer.Option("--results", help="Write the results file here (JSON lines).")] = None,
+    index: IndexOption = None,
+    model: ModelOption = None,
+) -> None:
+    """Score retrieval on annotated questions: Hit@1, Hit@5, MRR@10, nDCG@10, speaker accuracy."""
+    from rag import evaluation
+    from rag.index import Index
+
+    asked = evaluation.load_queries(queries)
+    directory = _index_dir(index)
+    if transcripts:
+        ingest(transcripts, index=directory, model=model, fmt=None)
+    idx = Index.open(directory, model=_model(model))
+    found = evaluation.run(idx, asked, mode=mode, k=k)
+    if results:
+        results.write_text(
+            "".join(json.dumps({"qid": q, "results": r}, ensure_ascii=False) + "\n" for q, r in found.items())
+        )
+    metrics = evaluation.score(asked, found, evaluation.collection_turns(idx))
+    table = Table("metric", mode)
+    for name, value in metrics.items():
+        table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
+    out.print(table)
 
 
 def _iso_date(value: str | None, option: str) -> str | None:

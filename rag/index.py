@@ -6,11 +6,13 @@ import datetime as dt
 import json
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from rag.chunking import Segment, index_text
 from rag.config import DEFAULT_MODEL
 from rag.durable import write_json_atomic
 from rag.embedding import Embedder
@@ -18,25 +20,27 @@ from rag.errors import IndexMismatchError, NoIndexError, NotFoundError
 from rag.lexical import LexicalIndex
 from rag.locking import IndexBusyError, ReadWriteLock, writer_lock
 from rag.models import Document, Passage, Transcript
+from rag.speaker_directory import Directory, build_directory
 from rag.store import PassageStore
 from rag.vectors import VectorIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 STORE = "passages.sqlite"
-DEFAULT_PASSAGE_TOKENS = 128
+DEFAULT_SEGMENT_TOKENS = 128
 DEFAULT_OVERLAP_TOKENS = 24
 
 
 @dataclass(frozen=True)
 class PreparedDocument:
-    """A transcript chunked and embedded, ready to be written in one step."""
+    """A transcript chunked, grouped into segments and embedded, ready to be written in one step."""
 
     doc: Document
     content_hash: str
     transcript: Transcript
     passages: list[Passage]
-    vectors: np.ndarray
+    segments: list[Segment]
+    vectors: np.ndarray  # one row per segment
 
 
 class Index:
@@ -51,6 +55,7 @@ class Index:
         self.vectors: VectorIndex
         self.lexical: LexicalIndex
         self.loaded_generation = -1
+        self._directory: tuple[tuple[int, int], Directory] | None = None
         self._checked_at = 0.0
         self._load_derived(persist=True)
 
@@ -64,7 +69,7 @@ class Index:
         model: str | None = None,
         create: bool = False,
         embedder: Embedder | None = None,
-        passage_tokens: int = DEFAULT_PASSAGE_TOKENS,
+        segment_tokens: int = DEFAULT_SEGMENT_TOKENS,
         overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
     ) -> Index:
         """Open the index in `directory`; with create=True make an empty one when there is none.
@@ -79,14 +84,14 @@ class Index:
                 raise NoIndexError(str(directory))
             directory.mkdir(parents=True, exist_ok=True)
             embedder = embedder or Embedder(model or DEFAULT_MODEL)
-            if passage_tokens > embedder.max_tokens:
+            if segment_tokens > embedder.max_tokens:
                 raise IndexMismatchError(
-                    f"passages of {passage_tokens} tokens do not fit {embedder.name} (at most {embedder.max_tokens})",
-                    field="passage_tokens",
+                    f"passages of {segment_tokens} tokens do not fit {embedder.name} (at most {embedder.max_tokens})",
+                    field="segment_tokens",
                 )
             with writer_lock(directory):
                 if not manifest_path.exists():
-                    write_json_atomic(manifest_path, _new_manifest(embedder, passage_tokens, overlap_tokens))
+                    write_json_atomic(manifest_path, _new_manifest(embedder, segment_tokens, overlap_tokens))
         manifest = _read_manifest(manifest_path)
         if model is not None and model != manifest["model"]:
             raise IndexMismatchError(
@@ -113,8 +118,8 @@ class Index:
         return self._embedder is not None
 
     @property
-    def passage_tokens(self) -> int:
-        return int(self.manifest["passage_tokens"])
+    def segment_tokens(self) -> int:
+        return int(self.manifest["segment_tokens"])
 
     @property
     def overlap_tokens(self) -> int:
@@ -155,7 +160,7 @@ class Index:
         ids, matrix = self.store.vectors()
         dimension = int(self.manifest["dimension"])
         vectors = VectorIndex.build(dimension, ids, matrix.reshape(len(ids), dimension))
-        lexical = LexicalIndex.build(*self.store.texts())
+        lexical = LexicalIndex.build(*self._segment_texts())
         return vectors, lexical
 
     def refresh(self, every: float = 1.0) -> None:
@@ -177,38 +182,37 @@ class Index:
     def content_hash(self, doc_id: str) -> str | None:
         return self.store.content_hash(doc_id)
 
-    def apply(self, add: list[PreparedDocument] = (), delete: list[str] = ()) -> list[int]:
+    def apply(self, add: Sequence[PreparedDocument] = (), delete: Sequence[str] = ()) -> None:
         """Add (replacing same ids) and delete documents; searches see all of it or none of it.
 
         Each document is its own sqlite transaction, so a crash leaves every document either
         fully present or absent; the vector and BM25 files are rewritten afterwards and
         rebuilt from the store on the next open if the crash came first.
-        Returns the ids of the passages removed.
         """
         with writer_lock(self.directory):
             self._sync_with_store()
             store = self.store
-            current_ids, current_texts = store.texts()
-            removed: list[int] = []
-            for doc_id in [*delete, *(p.doc.id for p in add)]:
-                removed.extend(store.passage_ids_of(doc_id))
-            next_id = store.next_passage_id()
-            new_ids: list[np.ndarray] = []
+            removed = [sid for doc_id in [*delete, *(p.doc.id for p in add)] for sid in store.segment_ids_of(doc_id)]
+            next_passage, next_segment = store.next_ids()
+            passage_ids, segment_ids = [], []
             for prepared in add:
-                new_ids.append(np.arange(next_id, next_id + len(prepared.passages), dtype=np.int64))
-                next_id += len(prepared.passages)
+                passage_ids.append(range(next_passage, next_passage + len(prepared.passages)))
+                segment_ids.append(np.arange(next_segment, next_segment + len(prepared.segments), dtype=np.int64))
+                next_passage += len(prepared.passages)
+                next_segment += len(prepared.segments)
+            # the BM25 index of the state after this write, built before searches are held up
+            current_ids, current_texts = self._segment_texts()
             keep = ~np.isin(current_ids, np.asarray(removed, dtype=np.int64))
-            lexical_ids = np.concatenate([current_ids[keep], *new_ids]) if new_ids else current_ids[keep]
-            lexical_texts = [t for t, k in zip(current_texts, keep, strict=True) if k]
-            for prepared in add:
-                lexical_texts.extend(p.text for p in prepared.passages)
-            lexical = LexicalIndex.build(lexical_ids, lexical_texts)
-
+            lexical = LexicalIndex.build(
+                np.concatenate([current_ids[keep], *segment_ids]),
+                [t for t, k in zip(current_texts, keep, strict=True) if k]
+                + [seg.text for prepared in add for seg in prepared.segments],
+            )
             with self.lock.write():
                 for doc_id in delete:
                     with store.transaction() as db:
                         store.delete_document(db, doc_id)
-                for prepared, ids in zip(add, new_ids, strict=True):
+                for prepared, pids, sids in zip(add, passage_ids, segment_ids, strict=True):
                     with store.transaction() as db:
                         store.replace_document(
                             db,
@@ -216,16 +220,25 @@ class Index:
                             prepared.content_hash,
                             prepared.transcript,
                             prepared.passages,
+                            pids,
+                            [(s.first, s.last) for s in prepared.segments],
+                            sids,
                             prepared.vectors,
-                            ids,
                         )
                 self.vectors.remove(removed)
-                for prepared, ids in zip(add, new_ids, strict=True):
-                    self.vectors.add(ids, prepared.vectors)
+                for prepared, sids in zip(add, segment_ids, strict=True):
+                    self.vectors.add(sids, prepared.vectors)
                 self.lexical = lexical
                 self.loaded_generation = store.generation()
             self._persist_derived()
-        return removed
+
+    def _segment_texts(self) -> tuple[np.ndarray, list[str]]:
+        """Every segment's id and index text, in id order, from the store."""
+        ids, texts = [], []
+        for segment_id, parts in self.store.segment_passages():
+            ids.append(segment_id)
+            texts.append(index_text(parts))
+        return np.asarray(ids, dtype=np.int64), texts
 
     def delete(self, doc_id: str) -> None:
         if self.store.document(doc_id) is None:
@@ -250,13 +263,42 @@ class Index:
             files={"vectors": vectors_name, "lexical": lexical_name},
             documents=counts["documents"],
             passages=counts["passages"],
+            segments=counts["segments"],
             updated_at=_now(),
         )
         write_json_atomic(self.directory / MANIFEST, manifest)
         self.manifest = manifest
         _remove_stale_files(self.directory, keep={vectors_name, lexical_name})
 
+    def rename_speaker(self, name: str, new_name: str) -> None:
+        """Give a person (any of their names, or their canonical name) a new canonical name."""
+        members = self._members(name)
+        with writer_lock(self.directory), self.store.transaction() as db:
+            self.store.set_canonical(db, members, new_name.strip())
+
+    def merge_speakers(self, names: Sequence[str], into: str) -> None:
+        """Make the people named one person, known by `into`'s canonical name."""
+        target = self.speakers.canonical_of(next(iter(self._members(into))))
+        members = {m for name in names for m in self._members(name)}
+        with writer_lock(self.directory), self.store.transaction() as db:
+            self.store.set_canonical(db, members, target)
+
+    def _members(self, name: str) -> set[str]:
+        members = self.speakers.resolve(name)
+        if not members:
+            raise NotFoundError(f"no speaker named {name!r}", field="speaker")
+        return members
+
     # ------------------------------------------------------------------ reads
+
+    @property
+    def speakers(self) -> Directory:
+        """The speaker directory: who is who among the speakers, as of now."""
+        version = self.store.speakers_version()
+        if self._directory is None or self._directory[0] != version:
+            names = [name for name, _ in self.store.speakers()]
+            self._directory = (version, build_directory(names, self.store.speaker_overrides()))
+        return self._directory[1]
 
     def stats(self) -> dict:
         counts = self.store.counts()
@@ -264,7 +306,7 @@ class Index:
             "directory": str(self.directory),
             "model": self.manifest["model"],
             "dimension": self.manifest["dimension"],
-            "passage_tokens": self.passage_tokens,
+            "segment_tokens": self.segment_tokens,
             "overlap_tokens": self.overlap_tokens,
             "format_version": self.manifest["format_version"],
             **counts,
@@ -272,12 +314,12 @@ class Index:
         }
 
 
-def _new_manifest(embedder: Embedder, passage_tokens: int, overlap_tokens: int) -> dict:
+def _new_manifest(embedder: Embedder, segment_tokens: int, overlap_tokens: int) -> dict:
     return {
         "format_version": FORMAT_VERSION,
         "model": embedder.name,
         "dimension": embedder.dimension,
-        "passage_tokens": passage_tokens,
+        "segment_tokens": segment_tokens,
         "overlap_tokens": overlap_tokens,
         "index_type": "flat-ip",
         "generation": -1,

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.chunking import chunk_transcript
+from rag.chunking import chunk_transcript, segment_passages
 from rag.errors import ParseError, RagError
 from rag.index import Index, PreparedDocument
 from rag.models import Document, Transcript
 from rag.parsing import SUPPORTED_SUFFIXES, read_transcript, transcript_to_dict
-from rag.textclean import clean_for_index
 
-BATCH_PASSAGES = 2000  # passages embedded and written together; a crash loses at most one batch
+BATCH_SEGMENTS = 1000  # segments embedded and written together; a crash loses at most one batch
 
 
 @dataclass
@@ -30,6 +29,7 @@ class IngestReport:
     unchanged: int = 0
     turns: int = 0
     passages: int = 0
+    segments: int = 0
     seconds: float = 0.0
     ids: list[str] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -63,22 +63,23 @@ def content_hash(transcript: Transcript, index: Index) -> str:
     payload = {
         "transcript": transcript_to_dict(transcript),
         "model": index.manifest["model"],
-        "passage_tokens": index.passage_tokens,
+        "segment_tokens": index.segment_tokens,
         "overlap_tokens": index.overlap_tokens,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def prepare(index: Index, transcript: Transcript, doc_id: str) -> PreparedDocument:
-    """Chunk a transcript (vectors are filled in by embed_all)."""
+    """Chunk a transcript into passages and segments (vectors are filled in by embed_all)."""
     embedder = index.embedder
     passages = chunk_transcript(
         transcript,
         doc_id,
         count_tokens=embedder.count_tokens,
-        max_tokens=index.passage_tokens,
+        max_tokens=index.segment_tokens,
         overlap_tokens=index.overlap_tokens,
     )
+    segments = segment_passages(passages, embedder.count_tokens, index.segment_tokens)
     doc = Document(
         id=doc_id,
         title=transcript.title,
@@ -87,25 +88,24 @@ def prepare(index: Index, transcript: Transcript, doc_id: str) -> PreparedDocume
         number=transcript.number,
         source=transcript.source,
     )
-    empty = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
-    return PreparedDocument(doc, content_hash(transcript, index), transcript, passages, empty)
+    empty = np.zeros((len(segments), embedder.dimension), dtype=np.float32)
+    return PreparedDocument(doc, content_hash(transcript, index), transcript, passages, segments, empty)
 
 
 def embed_all(index: Index, docs: list[PreparedDocument], progress: Callable[[int], None] | None = None) -> None:
-    """Fill in every passage vector of the documents, in one length-sorted pass."""
-    texts = [clean_for_index(p.text) for d in docs for p in d.passages]
-    vectors = index.embedder.encode_passages(texts, progress=progress)
+    """Fill in every segment vector of the documents, in one length-sorted pass."""
+    vectors = index.embedder.encode_passages([s.text for d in docs for s in d.segments], progress=progress)
     first = 0
     for doc in docs:
-        doc.vectors[:] = vectors[first : first + len(doc.passages)]
-        first += len(doc.passages)
+        doc.vectors[:] = vectors[first : first + len(doc.segments)]
+        first += len(doc.segments)
 
 
 def add_transcripts(
     index: Index,
     items: Iterable[tuple[str, Transcript]],
     *,
-    on_passages: Callable[[int], None] | None = None,
+    on_segments: Callable[[int], None] | None = None,
     report: IngestReport | None = None,
 ) -> IngestReport:
     """Index (doc_id, transcript) pairs; an unchanged document is skipped, a changed one replaced."""
@@ -115,7 +115,7 @@ def add_transcripts(
 
     def flush() -> None:
         if batch:
-            embed_all(index, batch, on_passages)
+            embed_all(index, batch, on_segments)
             index.apply(add=list(batch))
             batch.clear()
 
@@ -131,7 +131,8 @@ def add_transcripts(
         report.documents += 1
         report.turns += len(transcript.turns)
         report.passages += len(prepared.passages)
-        if sum(len(d.passages) for d in batch) >= BATCH_PASSAGES:
+        report.segments += len(prepared.segments)
+        if sum(len(d.segments) for d in batch) >= BATCH_SEGMENTS:
             flush()
     flush()
     report.seconds += time.perf_counter() - started
@@ -144,7 +145,7 @@ def ingest_paths(
     *,
     fmt: str | None = None,
     on_file: Callable[[Path, str | None], None] | None = None,
-    on_passages: Callable[[int], None] | None = None,
+    on_segments: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Parse and index files and folders; a file that fails is reported and skipped."""
     files, missing = find_transcripts(paths)
@@ -163,4 +164,4 @@ def ingest_paths(
                 on_file(path, None)
             yield document_id(path), transcript
 
-    return add_transcripts(index, parsed(), on_passages=on_passages, report=report)
+    return add_transcripts(index, parsed(), on_segments=on_segments, report=report)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 QUESTION = "question"
 ANSWER = "answer"
@@ -73,14 +73,35 @@ class Highlight:
 
 
 @dataclass(frozen=True)
+class HitPart:
+    """One passage of a search hit, located in its turn."""
+
+    passage_id: int
+    speaker: str
+    canonical_speaker: str
+    role: str
+    turn_index: int
+    start_char: int
+    end_char: int
+    text: str
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True)
 class SearchHit:
-    """One ranked answer to a question."""
+    """One ranked answer to a question: a passage, or neighbouring passages found together.
+
+    speaker, role, context, turn_index, start_char and end_char describe the main passage (the
+    longest, by whoever says most); text is the whole hit and parts lists every passage in it.
+    """
 
     rank: int
     score: float
     passage_id: int
     text: str
     speaker: str
+    canonical_speaker: str
     role: str
     document: Document
     turn_index: int
@@ -90,4 +111,4 @@ class SearchHit:
     start: float | None = None
     end: float | None = None
     highlight: Highlight | None = None
-    extra: dict = field(default_factory=dict)
+    parts: tuple[HitPart, ...] = ()

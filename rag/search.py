@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass
@@ -12,11 +13,15 @@ from rag.errors import InvalidInputError
 from rag.fusion import reciprocal_rank_fusion
 from rag.index import Index
 from rag.lexical import tokenize
-from rag.models import Highlight, SearchHit
-from rag.store import Filters, StoredPassage
+from rag.models import QUESTION, Document, Highlight, HitPart, Passage, SearchHit
+from rag.speaker_directory import Directory
+from rag.store import Filters, StoredSegment
+from rag.textclean import clean_for_index
 
 MODES = ("hybrid", "dense", "lexical")
 MIN_CANDIDATES = 50
+LEXICAL_WEIGHT = 1.0  # of the BM25 ranking against the dense one in hybrid fusion
+NAMED_SPEAKER_WEIGHT = 1.0  # of the rankings among the speakers a question names
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ def hit_to_dict(hit: SearchHit) -> dict:
         "passage_id": hit.passage_id,
         "text": hit.text,
         "speaker": hit.speaker,
+        "canonical_speaker": hit.canonical_speaker,
         "role": hit.role,
         "context": hit.context,
         "document": {"id": doc.id, "title": doc.title, "date": doc.date, "place": doc.place, "source": doc.source},
@@ -50,6 +56,21 @@ def hit_to_dict(hit: SearchHit) -> dict:
         "end_char": hit.end_char,
         "start": hit.start,
         "end": hit.end,
+        "parts": [
+            {
+                "passage_id": part.passage_id,
+                "speaker": part.speaker,
+                "canonical_speaker": part.canonical_speaker,
+                "role": part.role,
+                "turn_index": part.turn_index,
+                "start_char": part.start_char,
+                "end_char": part.end_char,
+                "text": part.text,
+                "start": part.start,
+                "end": part.end,
+            }
+            for part in hit.parts
+        ],
         "highlight": (
             {"text": hit.highlight.text, "start_char": hit.highlight.start_char, "end_char": hit.highlight.end_char}
             if hit.highlight
@@ -67,7 +88,7 @@ def search(
     mode: str = "hybrid",
     offset: int = 0,
 ) -> SearchResult:
-    """The k best passages for a question (after skipping `offset`), best first."""
+    """The k best hits for a question (after skipping `offset`), best first."""
     query = (query or "").strip()
     if not query:
         raise InvalidInputError("query must not be empty", field="query")
@@ -82,17 +103,28 @@ def search(
     started = time.perf_counter()
     index.refresh()
     query_vector = embedder.encode_query(query) if embedder else None
+    wanted = k + offset
+    speakers = index.speakers
+    named: set[str] = set()
+    if filters.speakers:
+        written = set().union(*(speakers.resolve(name) for name in filters.speakers))
+        if not written:
+            return SearchResult(query, (time.perf_counter() - started) * 1000, [])
+        filters = dataclasses.replace(filters, speakers=tuple(sorted(written)))
+    else:
+        named = speakers.named_in(query)
     with index.lock.read():
-        allowed = index.store.passage_ids(filters) if filters else None
+        allowed = index.store.segment_ids(filters) if filters else None
         if allowed is not None and not len(allowed):
             ranked = []
         else:
-            ranked = _rank(index, query, query_vector, mode, k + offset, allowed)
-        ranked = ranked[: (k + offset) * 3]
-        rows = index.store.passages([pid for pid, _ in ranked])
-        ranked = _answers_over_echoes(index, ranked, rows, allowed)
-        rows.update(index.store.passages([pid for pid, _ in ranked if pid not in rows]))
-    hits = _assemble(ranked, rows, query, k + offset)[offset:]
+            ranked = _rank(index, query, query_vector, mode, wanted, allowed, named, filters)[: 3 * wanted]
+        segments = index.store.segments([sid for sid, _ in ranked])
+        ranked = _answers_over_echoes(index, ranked, segments, allowed)
+        segments.update(index.store.segments([sid for sid, _ in ranked if sid not in segments]))
+        # a speaker filter admits passages, not whole segments: the others are left out of the hit
+        admitted = index.store.passage_ids(filters, list(segments)) if filters.speakers else None
+    hits = _assemble(ranked, segments, admitted, query, wanted, speakers)[offset:]
     return SearchResult(query, (time.perf_counter() - started) * 1000, hits)
 
 
@@ -103,96 +135,152 @@ def _rank(
     mode: str,
     wanted: int,
     allowed: np.ndarray | None,
+    named: set[str],
+    filters: Filters,
 ) -> list[tuple[int, float]]:
-    """Candidate (passage id, score) pairs, best first."""
-    candidates = max(MIN_CANDIDATES, 4 * wanted)
-    rankings: list[list[int]] = []
-    dense: list[tuple[int, float]] = []
-    if query_vector is not None and len(index.vectors):
-        scores, ids = index.vectors.search(query_vector, candidates, allowed)
-        dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-        rankings.append([i for i, _ in dense])
-    lexical: list[tuple[int, float]] = []
-    if mode != "dense":
-        scores, ids = index.lexical.search(query, candidates, allowed)
-        lexical = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
-        rankings.append([i for i, _ in lexical])
-    if mode == "dense":
-        return dense
-    if mode == "lexical":
-        return lexical
-    return reciprocal_rank_fusion(rankings)
+    """Candidate (segment id, score) pairs, best first.
+
+    When the question names speakers, the same search among their segments alone is fused in
+    as well, so that what they said is favoured without hiding everyone else.
+    """
+    n = max(MIN_CANDIDATES, 4 * wanted)
+    scopes = [(allowed, 1.0)]
+    if named:
+        theirs = index.store.segment_ids(dataclasses.replace(filters, speakers=tuple(sorted(named))))
+        if len(theirs):
+            scopes.append((theirs, NAMED_SPEAKER_WEIGHT))
+    if mode == "dense" and len(scopes) == 1:
+        return _dense(index, query_vector, n, allowed)
+    if mode == "lexical" and len(scopes) == 1:
+        return _lexical(index, query, n, allowed)
+    rankings, weights = [], []
+    for scope, weight in scopes:
+        if mode != "lexical":
+            rankings.append([i for i, _ in _dense(index, query_vector, n, scope)])
+            weights.append(weight)
+        if mode != "dense":
+            rankings.append([i for i, _ in _lexical(index, query, n, scope)])
+            weights.append(weight * (LEXICAL_WEIGHT if mode == "hybrid" else 1.0))
+    return reciprocal_rank_fusion(rankings, weights)
+
+
+def _dense(index: Index, vector: np.ndarray | None, n: int, scope: np.ndarray | None) -> list[tuple[int, float]]:
+    if vector is None or not len(index.vectors):
+        return []
+    scores, ids = index.vectors.search(vector, n, scope)
+    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+
+def _lexical(index: Index, query: str, n: int, scope: np.ndarray | None) -> list[tuple[int, float]]:
+    scores, ids = index.lexical.search(query, n, scope)
+    return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
 
 
 def _answers_over_echoes(
     index: Index,
     ranked: list[tuple[int, float]],
-    rows: dict[int, StoredPassage],
+    segments: dict[int, StoredSegment],
     allowed: np.ndarray | None,
 ) -> list[tuple[int, float]]:
     """A question that matches stands for its answer: the answer takes the question's place.
 
-    Of a long answer, the passage that itself ranks best is shown, else its opening. The question
+    Of a long answer, the segment that itself ranks best is shown, else its opening. The question
     is kept only when it has no answer or the filters exclude the answer.
     """
     questions = {
-        pid: (row.passage.doc_id, row.passage.turn_index) for pid, row in rows.items() if row.passage.role == "question"
+        sid: (seg.passages[0][1].doc_id, seg.passages[-1][1].turn_index)
+        for sid, seg in segments.items()
+        if all(p.role == QUESTION for _, p in seg.passages)
     }
     if not questions:
         return ranked
-    answers = index.store.answer_passage_ids(list(set(questions.values())))
+    answers = index.store.answer_segment_ids(list(set(questions.values())))
     if allowed is not None:
         every = np.fromiter((a for ids in answers.values() for a in ids), dtype=np.int64)
         admitted = set(every[np.isin(every, allowed)].tolist())
         answers = {turn: [a for a in ids if a in admitted] for turn, ids in answers.items()}
-    rank_of = {pid: i for i, (pid, _) in enumerate(ranked)}
+    rank_of = {sid: i for i, (sid, _) in enumerate(ranked)}
     out = []
-    for pid, score in ranked:
-        candidates = answers.get(questions.get(pid), [])
+    for sid, score in ranked:
+        candidates = answers.get(questions.get(sid), [])
         if candidates:
-            pid = min(candidates, key=lambda a: (rank_of.get(a, len(ranked)), candidates.index(a)))
-        out.append((pid, score))
+            sid = min(candidates, key=lambda a: (rank_of.get(a, len(ranked)), candidates.index(a)))
+        out.append((sid, score))
     return out
 
 
 def _assemble(
-    ranked: list[tuple[int, float]], rows: dict[int, StoredPassage], query: str, wanted: int
+    ranked: list[tuple[int, float]],
+    segments: dict[int, StoredSegment],
+    admitted: set[int] | None,
+    query: str,
+    wanted: int,
+    speakers: Directory,
 ) -> list[SearchHit]:
-    """Hits in rank order; a window overlapping a better one of the same turn is dropped."""
+    """Hits in rank order; a hit repeating or overlapping a better one is dropped."""
     hits: list[SearchHit] = []
     taken: dict[tuple[str, int], list[tuple[int, int]]] = {}
-    for pid, score in ranked:
-        row = rows.get(pid)
-        if row is None:  # deleted by another process since the vectors were loaded
+    for sid, score in ranked:
+        segment = segments.get(sid)
+        if segment is None:  # deleted by another process since the vectors were loaded
             continue
-        p = row.passage
-        spans = taken.setdefault((p.doc_id, p.turn_index), [])
-        if any(p.start_char < end and start < p.end_char for start, end in spans):
+        parts = [(pid, p) for pid, p in segment.passages if admitted is None or pid in admitted]
+        spans = [(taken.setdefault((p.doc_id, p.turn_index), []), p) for _, p in parts]
+        if not parts or any(p.start_char < end and start < p.end_char for have, p in spans for start, end in have):
             continue
-        spans.append((p.start_char, p.end_char))
-        hits.append(
-            SearchHit(
-                rank=len(hits) + 1,
-                score=round(score, 6),
-                passage_id=pid,
-                text=p.text,
-                speaker=p.speaker,
-                role=p.role,
-                document=row.document,
-                turn_index=p.turn_index,
-                start_char=p.start_char,
-                end_char=p.end_char,
-                context=p.context,
-                start=p.start,
-                end=p.end,
-                highlight=highlight(p.text, query),
-            )
-        )
+        for have, p in spans:
+            have.append((p.start_char, p.end_char))
+        hits.append(_hit(len(hits) + 1, score, segment.document, parts, query, speakers))
         if len(hits) >= wanted:
             break
     return hits
 
 
+def _hit(
+    rank: int, score: float, document: Document, parts: list[tuple[int, Passage]], query: str, speakers: Directory
+) -> SearchHit:
+    main_id, main = max(parts, key=lambda part: len(_WORD.findall(clean_for_index(part[1].text))))
+    if len({p.speaker for _, p in parts}) == 1:
+        text = "\n\n".join(p.text for _, p in parts)
+    else:
+        text = "\n\n".join(f"{p.speaker}: {p.text}" for _, p in parts)
+    starts = [p.start for _, p in parts if p.start is not None]
+    ends = [p.end for _, p in parts if p.end is not None]
+    return SearchHit(
+        rank=rank,
+        score=round(score, 6),
+        passage_id=main_id,
+        text=text,
+        speaker=main.speaker,
+        canonical_speaker=speakers.canonical_of(main.speaker),
+        role=main.role,
+        document=document,
+        turn_index=main.turn_index,
+        start_char=main.start_char,
+        end_char=main.end_char,
+        context=main.context,
+        start=min(starts) if starts else None,
+        end=max(ends) if ends else None,
+        highlight=highlight(text, query),
+        parts=tuple(
+            HitPart(
+                pid,
+                p.speaker,
+                speakers.canonical_of(p.speaker),
+                p.role,
+                p.turn_index,
+                p.start_char,
+                p.end_char,
+                p.text,
+                p.start,
+                p.end,
+            )
+            for pid, p in parts
+        ),
+    )
+
+
+_WORD = re.compile(r"\w+")
 _SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[\"'”’)\]]*|\n|$)")
 
 

@@ -1,10 +1,10 @@
-"""PassageStore: documents, turns, passages and their vectors in sqlite, the index's source of truth."""
+"""PassageStore: documents, turns, passages and segment vectors in sqlite, the index's source of truth."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +37,15 @@ _MIGRATIONS = {
         "end" REAL,
         PRIMARY KEY (doc_id, idx)
     );
+    CREATE TABLE segments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        vector BLOB NOT NULL
+    );
     CREATE TABLE passages (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
         turn_index INTEGER NOT NULL,
         speaker TEXT NOT NULL,
         role TEXT NOT NULL,
@@ -48,25 +54,28 @@ _MIGRATIONS = {
         end_char INTEGER NOT NULL,
         context TEXT,
         start REAL,
-        "end" REAL,
-        vector BLOB NOT NULL
+        "end" REAL
     );
     CREATE INDEX passages_doc ON passages(doc_id, turn_index);
+    CREATE INDEX passages_segment ON passages(segment_id);
+    CREATE INDEX segments_doc ON segments(doc_id);
     CREATE INDEX passages_speaker ON passages(speaker);
     CREATE INDEX documents_date ON documents(date);
+    CREATE TABLE speaker_overrides (name TEXT PRIMARY KEY, canonical TEXT NOT NULL);
     CREATE TABLE state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     INSERT INTO state VALUES ('generation', 0);
+    INSERT INTO state VALUES ('speakers', 0);
     """,
 }
 
 
 @dataclass(frozen=True)
-class StoredPassage:
-    """A passage row joined with its document, as search results need it."""
+class StoredSegment:
+    """A segment's passages (id, passage) in order, with their document, as search results need them."""
 
     id: int
-    passage: Passage
     document: Document
+    passages: list[tuple[int, Passage]]
 
 
 @dataclass(frozen=True)
@@ -149,10 +158,15 @@ class PassageStore:
         content_hash: str,
         transcript: Transcript,
         passages: Sequence[Passage],
+        passage_ids: Sequence[int],
+        segments: Sequence[tuple[int, int]],
+        segment_ids: Sequence[int],
         vectors: np.ndarray,
-        ids: Sequence[int],
     ) -> None:
-        """Put a document in place of any with its id, its passages under the ids given."""
+        """Put a document in place of any with its id, under the passage and segment ids given.
+
+        `segments` are (first, last) indices into `passages`, one vector each.
+        """
         self.delete_document(db, doc.id)
         db.execute(
             "INSERT INTO documents (id, title, date, place, number, source, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -163,12 +177,23 @@ class PassageStore:
             [(doc.id, i, t.speaker, t.role, t.text, t.start, t.end) for i, t in enumerate(transcript.turns)],
         )
         db.executemany(
-            "INSERT INTO passages (id, doc_id, turn_index, speaker, role, text, start_char,"
-            ' end_char, context, start, "end", vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            "INSERT INTO segments (id, doc_id, vector) VALUES (?, ?, ?)",
+            [
+                (int(sid), doc.id, np.asarray(vector, dtype=np.float32).tobytes())
+                for sid, vector in zip(segment_ids, vectors, strict=True)
+            ],
+        )
+        segment_of = [
+            int(sid) for sid, (first, last) in zip(segment_ids, segments, strict=True) for _ in range(first, last + 1)
+        ]
+        db.executemany(
+            "INSERT INTO passages (id, doc_id, segment_id, turn_index, speaker, role, text, start_char,"
+            ' end_char, context, start, "end") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
             [
                 (
                     int(pid),
                     doc.id,
+                    sid,
                     p.turn_index,
                     p.speaker,
                     p.role,
@@ -178,12 +203,21 @@ class PassageStore:
                     p.context,
                     p.start,
                     p.end,
-                    np.asarray(vector, dtype=np.float32).tobytes(),
                 )
-                for pid, p, vector in zip(ids, passages, vectors, strict=True)
+                for pid, sid, p in zip(passage_ids, segment_of, passages, strict=True)
             ],
         )
         self._bump(db)
+
+    def set_canonical(self, db: sqlite3.Connection, names: Iterable[str], canonical: str) -> None:
+        """Record that these speaker names (as written, or canonical) mean `canonical`."""
+        db.executemany(
+            "INSERT INTO speaker_overrides (name, canonical) VALUES (?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET canonical = excluded.canonical",
+            [(name, canonical) for name in names],
+        )
+        # names only: the vectors and the BM25 index stay as they are
+        db.execute("UPDATE state SET value = value + 1 WHERE key = 'speakers'")
 
     def delete_document(self, db: sqlite3.Connection, doc_id: str) -> None:
         """Remove a document and everything of it."""
@@ -197,25 +231,35 @@ class PassageStore:
     # ---------------------------------------------------------------- reads
 
     def generation(self) -> int:
+        """Goes up with every change to documents; the vectors and BM25 files are tagged with it."""
         return int(self._connect().execute("SELECT value FROM state WHERE key='generation'").fetchone()[0])
 
-    def next_passage_id(self) -> int:
-        """The id the next inserted passage takes (ids are never reused)."""
+    def speakers_version(self) -> tuple[int, int]:
+        """Changes whenever the speaker directory may have: documents or speaker names changed."""
+        rows = dict(self._connect().execute("SELECT key, value FROM state").fetchall())
+        return rows["generation"], rows["speakers"]
+
+    def next_ids(self) -> tuple[int, int]:
+        """The ids the next inserted passage and segment take (ids are never reused)."""
         db = self._connect()
-        seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'passages'").fetchone()
-        top = db.execute("SELECT MAX(id) FROM passages").fetchone()[0]
-        return max(seq[0] if seq else 0, top or 0) + 1
+        out = []
+        for table in ("passages", "segments"):
+            seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+            top = db.execute(f"SELECT MAX(id) FROM {table}").fetchone()[0]
+            out.append(max(seq[0] if seq else 0, top or 0) + 1)
+        return out[0], out[1]
 
-    def passage_ids_of(self, doc_id: str) -> list[int]:
-        return [r[0] for r in self._connect().execute("SELECT id FROM passages WHERE doc_id = ?", (doc_id,))]
+    def segment_ids_of(self, doc_id: str) -> list[int]:
+        return [r[0] for r in self._connect().execute("SELECT id FROM segments WHERE doc_id = ?", (doc_id,))]
 
-    def answer_passage_ids(self, turns: Sequence[tuple[str, int]]) -> dict[tuple[str, int], list[int]]:
-        """For question turns (doc_id, turn_index): the passage ids of the answer that follows."""
+    def answer_segment_ids(self, turns: Sequence[tuple[str, int]]) -> dict[tuple[str, int], list[int]]:
+        """For question turns (doc_id, turn_index): the segments of the answer that follows, in order."""
         out: dict[tuple[str, int], list[int]] = {}
         db = self._connect()
         for doc_id, turn_index in turns:
             rows = db.execute(
-                "SELECT id FROM passages WHERE doc_id = ? AND turn_index = ? AND role = 'answer' ORDER BY start_char",
+                "SELECT segment_id FROM passages WHERE doc_id = ? AND turn_index = ? AND role = 'answer'"
+                " GROUP BY segment_id ORDER BY MIN(start_char)",
                 (doc_id, turn_index + 1),
             )
             ids = [r[0] for r in rows]
@@ -261,35 +305,27 @@ class PassageStore:
     def turns(self, doc_id: str) -> list[sqlite3.Row]:
         return list(self._connect().execute("SELECT * FROM turns WHERE doc_id = ? ORDER BY idx", (doc_id,)))
 
-    def passages(self, ids: Sequence[int], db: sqlite3.Connection | None = None) -> dict[int, StoredPassage]:
-        """Passages with their documents, by id; ids that no longer exist are absent."""
-        if not len(ids):
-            return {}
-        db = db or self._connect()
-        out: dict[int, StoredPassage] = {}
+    def segments(self, ids: Sequence[int]) -> dict[int, StoredSegment]:
+        """Segments with their passages and documents, by id; ids that no longer exist are absent."""
         unique = list(dict.fromkeys(int(i) for i in ids))
+        if not unique:
+            return {}
+        db = self._connect()
+        rows: list[sqlite3.Row] = []
         for first in range(0, len(unique), 500):
             chunk = unique[first : first + 500]
-            rows = db.execute(
-                "SELECT p.id, p.doc_id, p.turn_index, p.speaker, p.role, p.text, p.start_char,"
-                ' p.end_char, p.context, p.start, p."end", d.title, d.date, d.place, d.number,'
-                " d.source FROM passages p JOIN documents d ON d.id = p.doc_id"
-                f" WHERE p.id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            for r in rows:
-                passage = Passage(
-                    doc_id=r["doc_id"],
-                    turn_index=r["turn_index"],
-                    speaker=r["speaker"],
-                    role=r["role"],
-                    text=r["text"],
-                    start_char=r["start_char"],
-                    end_char=r["end_char"],
-                    context=r["context"],
-                    start=r["start"],
-                    end=r["end"],
+            rows.extend(
+                db.execute(
+                    "SELECT p.*, d.title, d.date, d.place, d.number, d.source"
+                    " FROM passages p JOIN documents d ON d.id = p.doc_id"
+                    f" WHERE p.segment_id IN ({','.join('?' * len(chunk))}) ORDER BY p.segment_id, p.id",
+                    chunk,
                 )
+            )
+        out: dict[int, StoredSegment] = {}
+        for r in rows:
+            segment = out.get(r["segment_id"])
+            if segment is None:
                 document = Document(
                     id=r["doc_id"],
                     title=r["title"],
@@ -298,43 +334,53 @@ class PassageStore:
                     number=r["number"],
                     source=r["source"],
                 )
-                out[r["id"]] = StoredPassage(r["id"], passage, document)
+                segment = out[r["segment_id"]] = StoredSegment(r["segment_id"], document, [])
+            segment.passages.append((r["id"], _passage(r)))
         return out
 
-    def passage_ids(self, filters: Filters, db: sqlite3.Connection | None = None) -> np.ndarray:
-        """Ids of the passages a filter admits."""
-        clauses, params = [], []
-        if filters.speakers:
-            clauses.append(f"p.speaker IN ({','.join('?' * len(filters.speakers))})")
-            params.extend(filters.speakers)
-        if filters.document_ids:
-            clauses.append(f"p.doc_id IN ({','.join('?' * len(filters.document_ids))})")
-            params.extend(filters.document_ids)
-        if filters.date_from:
-            clauses.append("d.date >= ?")
-            params.append(filters.date_from)
-        if filters.date_to:
-            clauses.append("d.date <= ?")
-            params.append(filters.date_to)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = (db or self._connect()).execute(
-            f"SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id {where}", params
+    def segment_ids(self, filters: Filters) -> np.ndarray:
+        """Ids of the segments holding at least one passage a filter admits."""
+        where, params = _passage_filter(filters)
+        rows = self._connect().execute(
+            f"SELECT DISTINCT p.segment_id FROM passages p JOIN documents d ON d.id = p.doc_id {where}", params
         )
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
+    def passage_ids(self, filters: Filters, segment_ids: Sequence[int]) -> set[int]:
+        """Of these segments' passages, those a filter admits."""
+        where, params = _passage_filter(filters)
+        marks = ",".join("?" * len(segment_ids))
+        clause = f"{where} AND" if where else "WHERE"
+        rows = self._connect().execute(
+            f"SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id {clause} p.segment_id IN ({marks})",
+            [*params, *segment_ids],
+        )
+        return {r[0] for r in rows}
+
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """All (ids, vectors), for rebuilding the vector index without re-embedding."""
-        rows = self._connect().execute("SELECT id, vector FROM passages ORDER BY id").fetchall()
+        """All segment (ids, vectors), for rebuilding the vector index without re-embedding."""
+        rows = self._connect().execute("SELECT id, vector FROM segments ORDER BY id").fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         if not rows:
             return ids, np.zeros((0, 0), dtype=np.float32)
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return ids, matrix
 
-    def texts(self) -> tuple[np.ndarray, list[str]]:
-        """All (ids, texts), for rebuilding the lexical index."""
-        rows = self._connect().execute("SELECT id, text FROM passages ORDER BY id").fetchall()
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows]
+    def segment_passages(self) -> Iterator[tuple[int, list[tuple[str, str]]]]:
+        """Every segment's (speaker, text) passages, by segment id, for rebuilding the lexical index."""
+        rows = self._connect().execute("SELECT segment_id, speaker, text FROM passages ORDER BY segment_id, id")
+        current, parts = None, []
+        for segment_id, speaker, text in rows:
+            if segment_id != current and parts:
+                yield current, parts
+                parts = []
+            current = segment_id
+            parts.append((speaker, text))
+        if parts:
+            yield current, parts
+
+    def speaker_overrides(self) -> dict[str, str]:
+        return dict(self._connect().execute("SELECT name, canonical FROM speaker_overrides").fetchall())
 
     def speakers(self) -> list[tuple[str, int]]:
         rows = self._connect().execute(
@@ -346,7 +392,7 @@ class PassageStore:
         db = self._connect()
         return {
             table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("documents", "turns", "passages")
+            for table in ("documents", "turns", "passages", "segments")
         }
 
 
@@ -370,6 +416,38 @@ def _document_filter(
         )
         params.extend(speakers)
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def _passage_filter(filters: Filters) -> tuple[str, list]:
+    clauses, params = [], []
+    if filters.speakers:
+        clauses.append(f"p.speaker IN ({','.join('?' * len(filters.speakers))})")
+        params.extend(filters.speakers)
+    if filters.document_ids:
+        clauses.append(f"p.doc_id IN ({','.join('?' * len(filters.document_ids))})")
+        params.extend(filters.document_ids)
+    if filters.date_from:
+        clauses.append("d.date >= ?")
+        params.append(filters.date_from)
+    if filters.date_to:
+        clauses.append("d.date <= ?")
+        params.append(filters.date_to)
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def _passage(row: sqlite3.Row) -> Passage:
+    return Passage(
+        doc_id=row["doc_id"],
+        turn_index=row["turn_index"],
+        speaker=row["speaker"],
+        role=row["role"],
+        text=row["text"],
+        start_char=row["start_char"],
+        end_char=row["end_char"],
+        context=row["context"],
+        start=row["start"],
+        end=row["end"],
+    )
 
 
 def _document(row: sqlite3.Row) -> Document:

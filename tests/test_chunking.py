@@ -6,9 +6,10 @@ import itertools
 
 import pytest
 
-from rag.chunking import chunk_transcript, sentence_spans, split_turn
+from rag.chunking import chunk_transcript, segment_passages, sentence_spans, split_turn
 from rag.models import Transcript, Turn
 from rag.parsing import read_transcript
+from rag.parsing.speakers import assign_roles
 from tests.conftest import SEED
 
 
@@ -26,9 +27,9 @@ def test_passage_offsets_point_at_its_text_in_the_turn(seed_passages):
         assert transcript.turns[p.turn_index].text[p.start_char : p.end_char] == p.text
 
 
-def test_every_passage_fits_the_budget_under_the_models_tokenizer(seed_passages, embedder):
+def test_every_passage_with_its_speaker_label_fits_the_budget_under_the_models_tokenizer(seed_passages, embedder):
     _, passages = seed_passages
-    counts = embedder.count_tokens([p.text for p in passages])
+    counts = embedder.count_tokens([f"{p.speaker}: {p.text}" for p in passages])
     assert max(counts) <= 128
     assert max(counts) + 2 <= embedder.model.max_seq_length  # nothing is truncated
 
@@ -91,3 +92,42 @@ def test_sentence_spans_split_after_terminal_punctuation_only():
     pieces = [text[s:e] for s, e in sentence_spans(text)]
     assert pieces[-1] == "Then 3.5 percent."
     assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
+
+
+def _segments(embedder, turns, max_tokens=128):
+    transcript = Transcript("t", tuple(assign_roles(list(turns))))
+    passages = chunk_transcript(transcript, "d", count_tokens=embedder.count_tokens, max_tokens=max_tokens)
+    return passages, segment_passages(passages, embedder.count_tokens, max_tokens)
+
+
+def test_short_turns_of_a_conversation_share_a_segment(embedder):
+    turns = [Turn("PhD A", "So the channel is fine."), Turn("Grad B", "Yeah."), Turn("PhD A", "Good, let us record.")]
+    _, segments = _segments(embedder, turns)
+    assert [(s.first, s.last) for s in segments] == [(0, 2)]
+    assert segments[0].text == "PhD A: So the channel is fine.\nGrad B: Yeah.\nPhD A: Good, let us record."
+
+
+def test_a_substantive_question_and_its_answer_are_never_in_one_segment(embedder):
+    turns = [
+        Turn("Anna", "Thank you all for coming."),
+        Turn("Question", "What will the ministry do about the flooded embankment next winter?"),
+        Turn("Anna", "We will rebuild it with better drainage."),
+        Turn("Ben", "And the timetable stays."),
+    ]
+    passages, segments = _segments(embedder, turns)
+    groups = [{passages[i].turn_index for i in range(s.first, s.last + 1)} for s in segments]
+    assert {1} in groups and {2} in groups
+
+
+def test_segments_cover_every_passage_once_in_order(seed_passages, embedder):
+    _, passages = seed_passages
+    segments = segment_passages(passages, embedder.count_tokens, 128)
+    covered = [i for s in segments for i in range(s.first, s.last + 1)]
+    assert covered == list(range(len(passages)))
+
+
+def test_every_segment_with_its_labels_fits_the_model(embedder):
+    transcript = read_transcript(SEED)
+    passages = chunk_transcript(transcript, "seed", count_tokens=embedder.count_tokens, max_tokens=128)
+    segments = segment_passages(passages, embedder.count_tokens, 128)
+    assert max(embedder.count_tokens([s.text for s in segments])) <= 128

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from rag.errors import IndexMismatchError, NoIndexError, NotFoundError
-from rag.index import Index
+from rag.index import FORMAT_VERSION, Index
 from rag.ingest import document_id, ingest_paths
 from rag.search import search
 from tests.conftest import SEED, SEED_ID
@@ -17,8 +17,9 @@ from tests.conftest import SEED, SEED_ID
 def test_ingest_reports_documents_turns_and_passages(empty_index, seed_copy):
     report = ingest_paths(empty_index, [seed_copy])
     assert (report.documents, report.turns) == (1, 7)
-    assert report.passages == empty_index.store.counts()["passages"] == len(empty_index.vectors)
-    assert len(empty_index.lexical) == report.passages
+    counts = empty_index.store.counts()
+    assert report.passages == counts["passages"] and report.segments == counts["segments"]
+    assert len(empty_index.vectors) == len(empty_index.lexical) == report.segments
 
 
 def test_reingesting_the_same_file_adds_nothing(empty_index, seed_copy):
@@ -27,7 +28,7 @@ def test_reingesting_the_same_file_adds_nothing(empty_index, seed_copy):
     report = ingest_paths(empty_index, [seed_copy])
     assert (report.documents, report.unchanged) == (0, 1)
     assert empty_index.store.counts() == before
-    assert len(empty_index.vectors) == before["passages"]
+    assert len(empty_index.vectors) == before["segments"]
 
 
 def test_a_changed_file_replaces_its_document_without_duplicates(empty_index, seed_copy):
@@ -40,7 +41,7 @@ def test_a_changed_file_replaces_its_document_without_duplicates(empty_index, se
     hits = search(empty_index, "dear friends", k=1, mode="lexical").hits
     assert hits[0].text.startswith("Dear friends,")
     assert not search(empty_index, "ladies gentlemen", k=3, mode="lexical").hits
-    assert len(empty_index.vectors) == empty_index.store.counts()["passages"]
+    assert len(empty_index.vectors) == empty_index.store.counts()["segments"]
 
 
 def test_document_ids_are_the_file_stem(seed_copy):
@@ -66,7 +67,8 @@ def test_the_index_persists_and_reopens_with_the_same_answers(tmp_path, embedder
     assert manifest["model"] == "all-MiniLM-L6-v2"
     assert manifest["dimension"] == 384
     assert manifest["passages"] == index.store.counts()["passages"]
-    assert manifest["format_version"] == 1
+    assert manifest["segments"] == len(index.vectors) == len(index.lexical)
+    assert manifest["format_version"] == FORMAT_VERSION
 
 
 def test_lost_vector_files_are_rebuilt_from_the_store(tmp_path, embedder, seed_copy):
@@ -77,7 +79,7 @@ def test_lost_vector_files_are_rebuilt_from_the_store(tmp_path, embedder, seed_c
     for path in (tmp_path / "ix").glob("lexical-*"):
         shutil.rmtree(path)
     reopened = Index.open(tmp_path / "ix", embedder=embedder)
-    assert len(reopened.vectors) == len(reopened.lexical) == index.store.counts()["passages"]
+    assert len(reopened.vectors) == len(reopened.lexical) == index.store.counts()["segments"]
 
 
 def test_opening_an_index_with_another_model_is_a_clear_error(tmp_path, embedder):
@@ -94,7 +96,7 @@ def test_opening_a_missing_index_says_how_to_build_one(tmp_path):
 def test_deleting_a_document_removes_its_passages_everywhere(empty_index, seed_copy):
     ingest_paths(empty_index, [seed_copy])
     empty_index.delete(SEED_ID)
-    assert empty_index.store.counts() == {"documents": 0, "turns": 0, "passages": 0}
+    assert empty_index.store.counts() == {"documents": 0, "turns": 0, "passages": 0, "segments": 0}
     assert len(empty_index.vectors) == len(empty_index.lexical) == 0
     with pytest.raises(NotFoundError):
         empty_index.delete(SEED_ID)
@@ -105,7 +107,7 @@ def test_a_second_process_sees_writes_after_refresh(tmp_path, embedder, seed_cop
     reader = Index.open(tmp_path / "ix", embedder=embedder)
     ingest_paths(writer, [seed_copy])
     reader.refresh(every=0)
-    assert len(reader.vectors) == writer.store.counts()["passages"] > 0
+    assert len(reader.vectors) == writer.store.counts()["segments"] > 0
 
 
 def test_seed_file_is_unchanged_by_tests():

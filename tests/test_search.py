@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import InvalidInputError
+from rag.ingest import add_transcripts
+from rag.parsing import transcript_from_dict
 from rag.search import search
 from rag.store import Filters
 from tests.conftest import SEED_ID
@@ -68,8 +70,41 @@ def test_a_filter_nothing_matches_gives_no_results(examples_index):
 def test_hits_carry_document_metadata_and_offsets_into_the_turn(examples_index):
     hit = search(examples_index, "scholarships for Tajik students", k=1).hits[0]
     assert hit.document.id == SEED_ID and hit.document.date == "2025-02-13"
-    turn = examples_index.store.turns(SEED_ID)[hit.turn_index]
-    assert turn["text"][hit.start_char : hit.end_char] == hit.text
+    turns = examples_index.store.turns(SEED_ID)
+    assert turns[hit.turn_index]["text"][hit.start_char : hit.end_char] in hit.text
+    for part in hit.parts:
+        assert turns[part.turn_index]["text"][part.start_char : part.end_char] == part.text
+
+
+MEETING = {
+    "title": "Design meeting",
+    "turns": [
+        {"speaker": "Marketing", "text": "The survey says people lose the remote all the time."},
+        {"speaker": "Industrial Designer", "text": "Mm."},
+        {"speaker": "Marketing", "text": "So a locator beep when you clap your hands would sell well, I think."},
+        {"speaker": "User Interface", "text": "Clap to beep, sure."},
+        {"speaker": "Project Manager", "text": "Right. Next item is the budget for the case and the chips."},
+    ],
+}
+
+
+@pytest.fixture
+def meeting_index(empty_index):
+    add_transcripts(empty_index, [("design", transcript_from_dict(MEETING, "design.json"))])
+    return empty_index
+
+
+def test_neighbouring_short_turns_come_back_together_attributed_to_who_says_most(meeting_index):
+    hit = search(meeting_index, "a remote that beeps so you can find it", k=1).hits[0]
+    assert len({p.speaker for p in hit.parts}) > 1
+    assert hit.speaker == "Marketing"
+    assert "Marketing: So a locator beep when you clap your hands would sell well, I think." in hit.text
+
+
+def test_a_speaker_filter_leaves_the_other_speakers_out_of_a_hit(meeting_index):
+    hits = search(meeting_index, "locator beep", k=3, filters=Filters(speakers=("User Interface",))).hits
+    assert [h.text for h in hits] == ["Clap to beep, sure."]
+    assert {p.speaker for h in hits for p in h.parts} == {"User Interface"}
 
 
 def test_highlight_offsets_point_at_the_quoted_sentences(examples_index):

@@ -259,7 +259,8 @@ def name_key(name: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", core.lower()).split())
 
 
-def _person_name(candidate: str) -> str:
+def person_name(candidate: str) -> str:
+    """A title-free name: "Foreign Minister Sergey Lavrov" -> "Sergey Lavrov"."""
     stripped = " ".join(_TITLES.sub(" ", candidate).split())
     return stripped or candidate
 
@@ -272,14 +273,14 @@ def principal_speaker(title: str, labelled: list[str]) -> str:
         match = pattern.search(title or "")
         if not match:
             continue
-        name = _person_name(match.group("name"))
+        name = person_name(match.group("name"))
         key = name_key(name)
         for label_key, label in keys.items():
             if label_key and (label_key in key or key in label_key):
                 return label
         # "Minister Halvorsen:" in the text is the "Minister Ingrid Halvorsen" of the title.
         for label in people:
-            surname = name_key(_person_name(label)).split()
+            surname = name_key(person_name(label)).split()
             if surname and set(surname) <= set(key.split()):
                 return label
         if key:
