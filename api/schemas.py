@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from rag.documents import ID_PATTERN
 
@@ -273,10 +273,22 @@ class SpeakerMerge(BaseModel):
 
 
 class SpeakersPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Exactly one change: a rename or a merge."""
 
-    rename: SpeakerRename | None = Field(None, description="Give a person a new canonical name.")
-    merge: SpeakerMerge | None = Field(None, description="Make several names one person.")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"oneOf": [{"required": ["rename"]}, {"required": ["merge"]}]},
+    )
+
+    # absent is allowed, null is not: the schema says exactly one of the two is given
+    rename: SpeakerRename = Field(None, description="Give a person a new canonical name.")  # type: ignore[assignment]
+    merge: SpeakerMerge = Field(None, description="Make several names one person.")  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SpeakersPatch:
+        if (self.rename is None) == (self.merge is None):
+            raise ValueError("give exactly one of rename or merge")
+        return self
 
 
 class DocumentOut(BaseModel):

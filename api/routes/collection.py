@@ -6,7 +6,6 @@ from fastapi import APIRouter
 
 from api.deps import IndexDep
 from api.schemas import ErrorOut, SpeakerOut, SpeakersPatch
-from rag.errors import InvalidInputError
 from rag.index import Index
 
 router = APIRouter(tags=["collection"])
@@ -20,12 +19,10 @@ def speakers(index: IndexDep) -> list[dict]:
 @router.patch(
     "/speakers",
     response_model=list[SpeakerOut],
-    responses={code: {"model": ErrorOut} for code in (401, 403, 404, 422, 503)},
+    responses={code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413, 422, 503)},
     summary="Rename or merge speakers, without re-embedding anything",
 )
 def patch_speakers(body: SpeakersPatch, index: IndexDep) -> list[dict]:
-    if (body.rename is None) == (body.merge is None):
-        raise InvalidInputError("give exactly one of rename or merge", field="body")
     if body.rename:
         index.rename_speaker(body.rename.name, body.rename.to)
     else:
