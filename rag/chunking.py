@@ -98,24 +98,28 @@ class Segment:
     text: str  # index_text of its passages
 
 
-# A question of fewer words ("Channel three?") is part of the conversation, not an interview question.
-SUBSTANTIVE_QUESTION_WORDS = 8
+# An interview exchange: a question of at least this many words answered at least at this length.
+# Shorter ones ("Channel three?" - "Two.") are the to and fro of a conversation, grouped as such.
+EXCHANGE_QUESTION_WORDS = 8
+EXCHANGE_ANSWER_WORDS = 40
 
 
 def segment_passages(passages: Sequence[Passage], count_tokens: TokenCounter, max_tokens: int) -> list[Segment]:
     """Group consecutive passages into segments of at most max_tokens (labels included).
 
-    A substantive question and its answer never share a segment: the answer must be findable
-    on its own, with the question kept as its context.
+    The turns of an interview exchange stand in segments of their own: the answer must be
+    findable on its own, with the question kept as its context.
     """
     if not passages:
         return []
     pairs = [(p.speaker, p.text) for p in passages]
     sizes = count_tokens([index_text([pair]) for pair in pairs])
+    alone = _exchange_turns(passages)
     segments: list[Segment] = []
     first, total = 0, sizes[0]
     for i in range(1, len(passages)):
-        if total + sizes[i] > max_tokens or _starts_exchange(passages[i - 1], passages[i]):
+        new_turn = passages[i].turn_index != passages[i - 1].turn_index
+        if total + sizes[i] > max_tokens or (new_turn and {passages[i].turn_index, passages[i - 1].turn_index} & alone):
             segments.append(Segment(first, i - 1, index_text(pairs[first:i])))
             first, total = i, 0
         total += sizes[i]
@@ -123,19 +127,19 @@ def segment_passages(passages: Sequence[Passage], count_tokens: TokenCounter, ma
     return segments
 
 
-def _starts_exchange(previous: Passage, passage: Passage) -> bool:
-    """A turn of a substantive question-and-answer exchange stands in segments of its own."""
-    return passage.turn_index != previous.turn_index and (_in_exchange(previous) or _in_exchange(passage))
-
-
-def _in_exchange(passage: Passage) -> bool:
-    if passage.role == QUESTION:
-        return _words(passage.text) >= SUBSTANTIVE_QUESTION_WORDS
-    return passage.role == ANSWER and _words(passage.context or "") >= SUBSTANTIVE_QUESTION_WORDS
-
-
-def _words(text: str) -> int:
-    return len(text.split())
+def _exchange_turns(passages: Sequence[Passage]) -> set[int]:
+    """Turn indices of questions and answers that form an interview exchange."""
+    words: dict[int, int] = {}
+    roles: dict[int, str] = {}
+    for p in passages:
+        words[p.turn_index] = words.get(p.turn_index, 0) + len(p.text.split())
+        roles[p.turn_index] = p.role
+    turns = set()
+    for turn, role in roles.items():
+        answered = roles.get(turn + 1) == ANSWER and words[turn + 1] >= EXCHANGE_ANSWER_WORDS
+        if role == QUESTION and answered and words[turn] >= EXCHANGE_QUESTION_WORDS:
+            turns |= {turn, turn + 1}
+    return turns
 
 
 def split_turn(

@@ -107,16 +107,32 @@ def test_short_turns_of_a_conversation_share_a_segment(embedder):
     assert segments[0].text == "PhD A: So the channel is fine.\nGrad B: Yeah.\nPhD A: Good, let us record."
 
 
-def test_a_substantive_question_and_its_answer_are_never_in_one_segment(embedder):
+LONG_ANSWER = (
+    "We will rebuild it with drainage designed for a hundred-year flood, and sensors will report the water"
+    " level to the control room every ten minutes, so that trains can be stopped before the ground gives way."
+    " The work starts in March and the line stays open while it is done."
+)
+
+
+def test_an_interview_question_and_its_long_answer_are_never_in_one_segment(embedder):
     turns = [
         Turn("Anna", "Thank you all for coming."),
         Turn("Question", "What will the ministry do about the flooded embankment next winter?"),
-        Turn("Anna", "We will rebuild it with better drainage."),
+        Turn("Anna", LONG_ANSWER),
         Turn("Ben", "And the timetable stays."),
     ]
     passages, segments = _segments(embedder, turns)
     groups = [{passages[i].turn_index for i in range(s.first, s.last + 1)} for s in segments]
     assert {1} in groups and {2} in groups
+
+
+def test_a_quick_question_and_reply_in_a_conversation_share_a_segment(embedder):
+    turns = [
+        Turn("PhD A", "Which channel is the wireless one on, do you remember that?"),
+        Turn("Grad B", "Channel two."),
+    ]
+    _, segments = _segments(embedder, turns)
+    assert len(segments) == 1
 
 
 def test_segments_cover_every_passage_once_in_order(seed_passages, embedder):
