@@ -113,6 +113,8 @@ def create_server(index_dir: Path, *, model: str | None = None) -> MCPServer:
         k: Annotated[int, Field(ge=1, le=MAX_K, description="How many passages to return.")] = 5,
     ) -> SearchResults:
         """Find the passages of the transcripts that answer a question, each with who said it, where and when."""
+        if not question.strip():
+            raise ToolError("question must not be empty")
         filters = Filters(
             speakers=(speaker,) if speaker and speaker.strip() else (),
             date_from=_iso_day(date_from, "date_from"),

@@ -56,7 +56,9 @@ def test_a_citation_is_a_stored_passage_or_the_exact_span_its_neighbours_cover(e
     stored = stored_passages(examples_index, [pid for c in citations for pid in c.passage_ids])
     for c in citations:
         rows = [stored[pid] for pid in c.passage_ids]
-        assert {(r["doc_id"], r["turn_index"], r["speaker"]) for r in rows} == {(c.document.id, c.turn_index, c.speaker)}
+        assert {(r["doc_id"], r["turn_index"], r["speaker"]) for r in rows} == {
+            (c.document.id, c.turn_index, c.speaker)
+        }
         if c.kind == PASSAGE:
             assert c.text == rows[0]["text"]
             assert (c.start_char, c.end_char) == (rows[0]["start_char"], rows[0]["end_char"])
