@@ -524,14 +524,20 @@ class SpeakerMerge(BaseModel):
 
 
 class SpeakersPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Exactly one of rename and merge."""
 
-    rename: SpeakerRename | None = Field(
+    # the schema says "exactly one" too, so that clients (and schemathesis) know that a body with neither,
+    # or with both, is refused; neither may be null (a default of None is not validated)
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"oneOf": [{"required": ["rename"]}, {"required": ["merge"]}]}
+    )
+
+    rename: SpeakerRename = Field(
         None,
         description="Give a person a new canonical name (give this or merge, not both).",
         examples=[{"name": "SPEAKER_01", "to": "Maria Zakharova"}],
     )
-    merge: SpeakerMerge | None = Field(
+    merge: SpeakerMerge = Field(
         None,
         description="Make several names one person (give this or rename, not both).",
         examples=[{"names": ["Vladmir Putin"], "into": "Vladimir Putin"}],
