@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.chunking import sentence_spans
+from rag.chunking import TokenCounter, sentence_spans
 from rag.errors import InvalidInputError
 from rag.followup import Resolution, resolve_followup
 from rag.index import Index
@@ -127,35 +127,46 @@ def build_context(
     hits = search(index, resolution.text, k=k, filters=filters).hits
     spans = _merge_neighbours(index, [(hit.document, part) for hit in hits for part in hit.parts])
     count = index.embedder.count_tokens
-    blocks: list[str] = []
     citations: list[Citation] = []
     seen: set[str] = set()
+    used = 0
     for span in spans:
         key = " ".join(span.text.split())
         if key in seen:  # the same words in another document (a transcript published twice)
             continue
         seen.add(key)
         n = len(citations) + 1
-        quote = _fitting_quote(blocks, n, span, max_tokens, count)
-        if quote is None:
+        fitting = _fitting_quote(n, span, max_tokens - used, count)
+        if fitting is None:
             continue
-        blocks.append(_block(n, span.label, quote))
+        quote, cost = fitting
+        used += cost
         citations.append(dataclasses.replace(span, n=n, quote=quote))
-    text = "\n\n".join(blocks)
-    return Context(question, resolution, text, citations, count([text])[0] if text else 0, max_tokens)
+    # blocks were counted one by one; a tokenizer that counts a join differently must not break the budget
+    text, tokens = _joined(citations, count)
+    while tokens > max_tokens:
+        citations.pop()
+        text, tokens = _joined(citations, count)
+    return Context(question, resolution, text, citations, tokens, max_tokens)
 
 
-def _fitting_quote(blocks: list[str], n: int, span: Citation, max_tokens: int, count) -> str | None:
-    """The span's whole text if its block fits the budget, else its longest run of leading sentences that does."""
+def _joined(citations: list[Citation], count: TokenCounter) -> tuple[str, int]:
+    text = "\n\n".join(_block(c.n, c.label, c.quote) for c in citations)
+    return text, (count([text])[0] if text else 0)
+
+
+def _fitting_quote(n: int, span: Citation, budget: int, count: TokenCounter) -> tuple[str, int] | None:
+    """The span's whole text, with its block's tokens, if it fits the budget; else its longest run of leading
+    sentences that does; else None."""
     # a paragraph ending in a comma ("Ladies and gentlemen,") is no place to stop: only a full stop is
     ends = [end for _, end in sentence_spans(span.text) if _FULL_STOP.search(span.text, 0, end)]
     ends = sorted({*ends, len(span.text)})
-    # longest first: nearly always the whole text fits or nothing does, so few are counted
-    for end in reversed(ends):
-        quote = span.text[:end]
-        if count(["\n\n".join([*blocks, _block(n, span.label, quote)])])[0] <= max_tokens:
-            return quote
-    return None
+    costs = count([_block(n, span.label, span.text[:end]) for end in ends])
+    fitting = [(end, cost) for end, cost in zip(ends, costs, strict=True) if cost <= budget]
+    if not fitting:
+        return None
+    end, cost = fitting[-1]
+    return span.text[:end], cost
 
 
 def _block(n: int, label: str, quote: str) -> str:

@@ -1,11 +1,4 @@
-"""Follow-up questions resolved against the conversation so far: who "he" is, what "it" is about.
-
-No language model is at hand, so the rules are few and literal. A question that names no speaker
-but refers back to one (a pronoun, "and ...", "what about ...", a two-word "And migration?") gets
-the latest speaker the conversation named; one without a topic of its own, or whose topic is
-"it"/"that", gets the latest topic. A question that names its own speaker or topic keeps it: "and
-what did he say about migration?" is about migration, said by the earlier speaker.
-"""
+"""Follow-up questions resolved against the conversation so far: who "he" is, what "it" is about."""
 
 from __future__ import annotations
 
@@ -56,7 +49,14 @@ class Resolution:
 
 
 def resolve_followup(question: str, history: Sequence[str], directory: Directory) -> Resolution:
-    """The question as a self-contained search, given the user's earlier questions (oldest first)."""
+    """The question as a self-contained search, given the user's earlier questions (oldest first).
+
+    No language model is at hand, so the rules are few and literal. A question that names no speaker
+    but refers back to one (a pronoun, "and ...", "what about ...", a bare "Migration?") gets the
+    speaker the conversation named last; one without a topic of its own, or whose topic is "it" or
+    "that", gets the last topic. What a question says itself wins: "and what did he say about
+    migration?" is about migration, said by the earlier speaker.
+    """
     state = Resolution(text="")
     for turn in history:
         if turn and turn.strip():

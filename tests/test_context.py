@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sqlite3
 
 import pytest
+from typer.testing import CliRunner
 
+from rag.cli import app
 from rag.context import MERGED, PASSAGE, Context, build_context
 from rag.errors import InvalidInputError
 from rag.index import Index
@@ -147,3 +150,13 @@ def test_bad_arguments_are_invalid_input_naming_the_field(examples_index, kwargs
     with pytest.raises(InvalidInputError) as error:
         build_context(examples_index, question, **kwargs)
     assert error.value.field == field
+
+
+def test_rag_context_json_prints_the_api_object(examples_index):
+    args = ["context", FOLLOW_UP, "--history", SEED_QUESTION, "--max-tokens", "200", "--json"]
+    result = CliRunner().invoke(app, [*args, "--index", str(examples_index.directory)])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert set(body) == {"question", "query", "context", "citations", "tokens", "max_tokens"}
+    assert body["query"] == "and what did Sergey Lavrov say about migration?"
+    assert body["citations"][0]["speaker"] == "Sergey Lavrov" and body["tokens"] <= 200
