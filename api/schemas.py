@@ -24,8 +24,15 @@ def _encodable(value: str) -> str:
     return value
 
 
+# A character that is white space neither to Python (str.strip, which also strips U+001C..U+001F and U+0085)
+# nor to JSON Schema (ECMA-262 \s, which also counts U+FEFF): the schema's pattern and the validators must
+# agree on what "blank" means, or a schema-valid "\x1d" is refused.
+VISIBLE = r"[^\s\x1c-\x1f\x85\ufeff]"
+_VISIBLE = re.compile(VISIBLE)
+
+
 def _not_blank(value: str) -> str:
-    if not value.strip():
+    if not _VISIBLE.search(value):
         raise ValueError("must not be empty")
     return value
 
@@ -42,8 +49,8 @@ def _iso_day(value: object) -> object:
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_day)]
 Text = Annotated[str, AfterValidator(_encodable)]
-# "\S" in the schema tells generated clients (and schemathesis) what the validator enforces
-NonBlankText = Annotated[Text, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": r"\S"})]
+# the pattern tells generated clients (and schemathesis) what the validator enforces
+NonBlankText = Annotated[Text, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": VISIBLE})]
 
 # ---------------------------------------------------------------------- requests
 
@@ -89,7 +96,7 @@ class SearchRequest(BaseModel):
         ...,
         description="The question, in plain words.",
         examples=[SEED_QUESTION],
-        json_schema_extra={"pattern": r"\S"},
+        json_schema_extra={"pattern": VISIBLE},
     )
     k: int = Field(5, ge=1, le=100, description="How many results to return.", examples=[5])
     offset: int = Field(0, ge=0, le=10_000, description="Results to skip, for paging.", examples=[0])
@@ -105,7 +112,7 @@ class SearchRequest(BaseModel):
     @field_validator("query")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        if not _VISIBLE.search(value):
             raise ValueError("query must not be empty")
         return value
 
