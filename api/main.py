@@ -14,7 +14,7 @@ from api import errors, observability, openapi
 from api.deps import IndexHolder
 from api.limits import BodyLimitMiddleware
 from api.observability import Metrics, ObservabilityMiddleware
-from api.routes import collection, documents, health, metrics, search
+from api.routes import collection, context, documents, health, metrics, search
 from api.schemas import TranscriptIn, UploadIn
 from api.security import ApiKeys, SecurityHeadersMiddleware, authorize
 from rag.config import Settings
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.state.keys = keys
     app.state.metrics = app_metrics
     errors.install(app)
-    for module in (search, documents, collection, health, metrics):
+    for module in (search, context, documents, collection, health, metrics):
         app.include_router(module.router)
     openapi.install(app, extra_models=[TranscriptIn, UploadIn], settings=settings, keyed=bool(keys))
 

@@ -53,6 +53,8 @@ def _set_limits(components: dict, settings: Settings) -> None:
     limits = [
         ("SearchRequest", "query", "maxLength", settings.max_query_chars),
         ("SearchRequest", "k", "maximum", settings.max_k),
+        ("ContextRequest", "question", "maxLength", settings.max_query_chars),
+        ("ContextRequest", "k", "maximum", settings.max_k),
         ("TranscriptIn", "turns", "maxItems", settings.max_turns),
         ("TurnIn", "text", "maxLength", settings.max_text_chars),
     ]
@@ -60,6 +62,9 @@ def _set_limits(components: dict, settings: Settings) -> None:
         prop = components.get(model, {}).get("properties", {}).get(field)
         if prop is not None:
             prop[keyword] = min(value, prop.get(keyword, value))
+    history = components.get("ContextRequest", {}).get("properties", {}).get("history")
+    if history is not None:  # each earlier question is held to the same length as the question
+        history.setdefault("items", {})["maxLength"] = settings.max_query_chars
 
 
 def _require_key(operation: dict) -> None:

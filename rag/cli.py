@@ -1,4 +1,4 @@
-"""The `rag` command line: ingest, search, parse, documents, delete, stats, serve."""
+"""The `rag` command line: ingest, search, context, parse, documents, delete, stats, serve, mcp."""
 
 from __future__ import annotations
 
@@ -166,6 +166,41 @@ def search(
 
 @app.command()
 @translate_errors
+def context(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    history: Annotated[
+        list[str] | None,
+        typer.Option("--history", help="An earlier question of the conversation (repeatable, oldest first)."),
+    ] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Search results to draw quotes from.")] = 8,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Token budget of the context.")] = 1000,
+    speaker: Annotated[list[str] | None, typer.Option("--speaker", help="Only this speaker (repeatable).")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="Earliest date, YYYY-MM-DD.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Latest date, YYYY-MM-DD.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON object.")] = False,
+    index: IndexOption = None,
+) -> None:
+    """Build a chat model's context: numbered quotes, who said them, where and when, within a token budget."""
+    from rag.context import build_context
+    from rag.index import Index
+    from rag.store import Filters
+
+    filters = Filters(
+        speakers=tuple(speaker or ()), date_from=_iso_date(date_from, "--from"), date_to=_iso_date(date_to, "--to")
+    )
+    idx = Index.open(_index_dir(index))
+    result = build_context(idx, question, k=k, max_tokens=max_tokens, filters=filters, history=history or ())
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if result.resolution.text != question.strip():
+        err.print(f"[dim]searched: {result.resolution.text}[/dim]", highlight=False)
+    print(result.text or "(nothing found)")
+    err.print(f"[dim]{result.tokens} of {max_tokens} tokens, {len(result.citations)} quotes[/dim]", highlight=False)
+
+
+@app.command()
+@translate_errors
 def parse(
     file: Annotated[Path, typer.Argument(help="A transcript file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -293,6 +328,26 @@ def serve(
         port=port or settings.port,
         log_config=uvicorn_log_config(settings.log_level),
         access_log=False,  # the service logs each request itself, as JSON with its request id
+    )
+
+
+@app.command()
+@translate_errors
+def mcp(
+    index: IndexOption = None,
+    model: ModelOption = None,
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve streamable HTTP at http://HOST:PORT/mcp, not stdio.")
+    ] = False,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on, with --http.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on, with --http.")] = 8001,
+) -> None:
+    """Serve the MCP tools search_transcripts and get_transcript, over stdio (for desktop clients) or HTTP."""
+    from rag.mcp_server import serve as serve_mcp
+
+    # stdout is the protocol's channel under stdio: nothing else may be printed there
+    serve_mcp(
+        _index_dir(index), model=_model(model), transport="streamable-http" if http else "stdio", host=host, port=port
     )
 
 

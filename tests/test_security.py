@@ -96,6 +96,10 @@ def test_reads_are_open_by_default_even_with_keys(keyed):
     assert send(keyed, "GET", "/documents").status_code == 200
     assert send(keyed, "GET", "/documents/open-read").status_code == 200
     assert send(keyed, "POST", "/search", json={"query": "keys"}).status_code == 200
+    assert send(keyed, "POST", "/context", json={"question": "keys"}).status_code == 200
+
+
+READ_ONLY_POSTS = {"/search", "/context"}  # POSTs that change nothing (api.security.read_only)
 
 
 def test_every_endpoint_that_is_not_a_read_needs_a_key(keyed):
@@ -105,7 +109,7 @@ def test_every_endpoint_that_is_not_a_read_needs_a_key(keyed):
         (method.upper(), path.replace("{id}", "some-id"))
         for path, operations in schema["paths"].items()
         for method in operations
-        if method.upper() not in ("GET", "HEAD", "OPTIONS") and path != "/search"
+        if method.upper() not in ("GET", "HEAD", "OPTIONS") and path not in READ_ONLY_POSTS
     ]
     assert len(unsafe) >= 3
     for method, path in unsafe:
@@ -116,6 +120,7 @@ def test_the_schema_says_which_operations_need_a_key(keyed):
     paths = send(keyed, "GET", "/openapi.json").json()["paths"]
     assert "security" in paths["/documents"]["post"] and "security" in paths["/documents/{id}"]["delete"]
     assert "security" not in paths["/search"]["post"] and "security" not in paths["/documents"]["get"]
+    assert "security" not in paths["/context"]["post"]
 
 
 # ---------------------------------------------------------------------- protected reads
@@ -125,6 +130,7 @@ def test_the_schema_says_which_operations_need_a_key(keyed):
     ("method", "path", "kwargs"),
     [
         ("POST", "/search", {"json": {"query": "ferry"}}),
+        ("POST", "/context", {"json": {"question": "ferry"}}),
         ("GET", "/documents", {}),
         ("GET", "/documents/transport_briefing", {}),
         ("GET", "/speakers", {}),

@@ -19,7 +19,7 @@ def speakers(index: IndexDep) -> list[dict]:
 @router.patch(
     "/speakers",
     response_model=list[SpeakerOut],
-    responses={code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413, 422, 503)},
+    responses={code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     summary="Rename or merge speakers, without re-embedding anything",
 )
 def patch_speakers(body: SpeakersPatch, index: IndexDep) -> list[dict]:

@@ -10,7 +10,6 @@ from api.schemas import ErrorOut, SearchRequest, SearchResponse
 from api.security import read_only
 from rag.errors import InvalidInputError
 from rag.search import search as run_search
-from rag.store import Filters
 
 router = APIRouter(tags=["search"])
 
@@ -28,13 +27,6 @@ async def search(body: SearchRequest, index: IndexDep, request: Request) -> dict
         raise InvalidInputError(f"k: at most {settings.max_k}", field="k")
     if len(body.query) > settings.max_query_chars:
         raise InvalidInputError(f"query: at most {settings.max_query_chars} characters", field="query")
-    f = body.filters
-    filters = Filters(
-        speakers=tuple(f.speaker or ()) if f else (),
-        document_ids=(f.document_id,) if f and f.document_id else (),
-        date_from=f.date_from.isoformat() if f and f.date_from else None,
-        date_to=f.date_to.isoformat() if f and f.date_to else None,
-    )
     result = await within(
         settings.request_timeout_s,
         run_search,
@@ -42,7 +34,7 @@ async def search(body: SearchRequest, index: IndexDep, request: Request) -> dict
         body.query,
         k=body.k,
         offset=body.offset,
-        filters=filters,
+        filters=body.filters.to_filters() if body.filters else None,
         mode=body.mode,
     )
     return result.to_dict()

@@ -1,0 +1,41 @@
+"""POST /context: a language model's context for a question, with citations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from api.deps import IndexDep
+from api.limits import within
+from api.schemas import ContextRequest, ContextResponse, ErrorOut
+from api.security import read_only
+from rag.context import build_context
+from rag.errors import InvalidInputError
+
+router = APIRouter(tags=["chat"])
+
+
+@router.post(
+    "/context",
+    response_model=ContextResponse,
+    responses={code: {"model": ErrorOut} for code in (400, 413, 422, 503)},
+    summary="Numbered, attributed quotes answering a question, within a token budget, for a chat model's prompt",
+)
+@read_only
+async def context(body: ContextRequest, index: IndexDep, request: Request) -> dict:
+    settings = request.app.state.settings
+    if body.k > settings.max_k:
+        raise InvalidInputError(f"k: at most {settings.max_k}", field="k")
+    for field, text in [("question", body.question), *((f"history.{i}", h) for i, h in enumerate(body.history))]:
+        if len(text) > settings.max_query_chars:
+            raise InvalidInputError(f"{field}: at most {settings.max_query_chars} characters", field=field)
+    result = await within(
+        settings.request_timeout_s,
+        build_context,
+        index,
+        body.question,
+        k=body.k,
+        max_tokens=body.max_tokens,
+        filters=body.filters.to_filters() if body.filters else None,
+        history=body.history,
+    )
+    return result.to_dict()
