@@ -22,6 +22,7 @@ MODES = ("hybrid", "dense", "lexical")
 MIN_CANDIDATES = 50
 LEXICAL_WEIGHT = 1.0  # of the BM25 ranking against the dense one in hybrid fusion
 NAMED_SPEAKER_WEIGHT = 1.0  # of the rankings among the speakers a question names
+NEIGHBOUR_WEIGHT = 0.0  # of the mean fused score of a segment's two neighbours
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,10 @@ def search(
         if allowed is not None and not len(allowed):
             ranked = []
         else:
-            ranked = _rank(index, query, query_vector, mode, wanted, allowed, named, filters)[: 3 * wanted]
+            ranked = _rank(index, query, query_vector, mode, wanted, allowed, named, filters)
+            if NEIGHBOUR_WEIGHT and mode == "hybrid":
+                ranked = _with_neighbours(index, ranked, NEIGHBOUR_WEIGHT)
+            ranked = ranked[: 3 * wanted]
         segments = index.store.segments([sid for sid, _ in ranked])
         ranked = _answers_over_echoes(index, ranked, segments, allowed)
         segments.update(index.store.segments([sid for sid, _ in ranked if sid not in segments]))
@@ -162,6 +166,17 @@ def _rank(
             rankings.append([i for i, _ in _lexical(index, query, n, scope)])
             weights.append(weight * (LEXICAL_WEIGHT if mode == "hybrid" else 1.0))
     return reciprocal_rank_fusion(rankings, weights)
+
+
+def _with_neighbours(index: Index, ranked: list[tuple[int, float]], weight: float) -> list[tuple[int, float]]:
+    """Add to each segment's score part of its neighbours': a discussion spans several segments."""
+    score = dict(ranked)
+    doc_of = index.store.segment_documents(list(score))
+    out = []
+    for sid, own in ranked:
+        near = sum(score.get(n, 0.0) for n in (sid - 1, sid + 1) if doc_of.get(n, "") == doc_of.get(sid))
+        out.append((sid, own + weight * near / 2))
+    return sorted(out, key=lambda pair: -pair[1])
 
 
 def _dense(index: Index, vector: np.ndarray | None, n: int, scope: np.ndarray | None) -> list[tuple[int, float]]:

@@ -50,6 +50,7 @@ class Directory:
 
     canonical: dict[str, str] = field(default_factory=dict)  # name as written -> canonical name
     members: dict[str, set[str]] = field(default_factory=dict)  # canonical name -> names as written
+    _aliases: list[tuple[str, str, str]] | None = None  # (alias, how it may appear, canonical name)
 
     def canonical_of(self, name: str) -> str:
         return self.canonical.get(name, name)
@@ -78,19 +79,28 @@ class Directory:
         capitalised = {w.lower() for w in words if w[:1].isupper()}
         letters = {w for w in words[1:] if len(w) == 1 and w.isupper() and w != "I"}
         found: set[str] = set()
-        for canonical, members in self.members.items():
-            for alias, how in _aliases(canonical, members, self):
-                if (
-                    (how == "phrase" and f" {alias} " in lowered)
-                    or (how == "name" and alias in capitalised)
-                    or (how == "letter" and alias.upper() in letters)
-                ):
-                    found |= members
-                    break
+        for alias, how, canonical in self.aliases():
+            if (
+                (how == "phrase" and f" {alias} " in lowered)
+                or (how == "name" and alias in capitalised)
+                or (how == "letter" and alias.upper() in letters)
+            ):
+                found |= self.members[canonical]
         return found
 
+    def aliases(self) -> list[tuple[str, str, str]]:
+        """Every way a question may name someone: (alias, "phrase" | "name" | "letter", canonical)."""
+        if self._aliases is None:
+            word_use = Counter(w for c in self.members for w in set(person_key(c)))
+            self._aliases = [
+                (alias, how, canonical)
+                for canonical, members in self.members.items()
+                for alias, how in set(_aliases(canonical, members, word_use))
+            ]
+        return self._aliases
 
-def _aliases(canonical: str, members: set[str], directory: Directory) -> Iterable[tuple[str, str]]:
+
+def _aliases(canonical: str, members: set[str], word_use: Counter) -> Iterable[tuple[str, str]]:
     """How a question may name this person: full phrases, a distinctive single name, a letter."""
     for name in {canonical, *members}:
         words = _tokens(strip_parentheticals(name))
@@ -107,12 +117,8 @@ def _aliases(canonical: str, members: set[str], directory: Directory) -> Iterabl
     key = person_key(canonical)
     if len(key) > 1:
         for word in (key[0], key[-1]):
-            if len(word) > 2 and _unique_word(word, directory):
+            if len(word) > 2 and word_use[word] == 1:  # a first name or surname no one else has
                 yield word, "name"
-
-
-def _unique_word(word: str, directory: Directory) -> bool:
-    return sum(word in person_key(c) for c in directory.members) == 1
 
 
 def build_directory(names: Iterable[str], overrides: Mapping[str, str] = {}) -> Directory:
