@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import shutil
 import time
 from collections.abc import Sequence
@@ -29,6 +30,9 @@ MANIFEST = "manifest.json"
 STORE = "passages.sqlite"
 DEFAULT_SEGMENT_TOKENS = 128
 DEFAULT_OVERLAP_TOKENS = 24
+DERIVED_PREFIXES = ("vectors-", "lexical-")  # derived files are named <prefix><generation>
+
+log = logging.getLogger("rag.index")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class Index:
         self.loaded_generation = -1
         self._directory: tuple[tuple[int, int], Directory] | None = None
         self._checked_at = 0.0
+        self.clean_leftovers()
         self._load_derived(persist=True)
 
     # ------------------------------------------------------------------ opening
@@ -128,19 +133,17 @@ class Index:
     # ------------------------------------------------------------------ derived parts
 
     def _load_derived(self, persist: bool = False) -> None:
-        """Load vectors and BM25 from their files, or rebuild them from the store if stale.
+        """Load vectors and BM25 from their files, or rebuild them from the store if stale or damaged.
 
         A rebuild is written back when `persist` and no other process is writing.
         """
-        generation = self.store.generation()
-        files = self.manifest.get("files", {})
-        vectors_path = self.directory / files.get("vectors", "-")
-        lexical_path = self.directory / files.get("lexical", "-")
-        stale = not (self.manifest.get("generation") == generation and vectors_path.is_file() and lexical_path.is_dir())
-        if stale:
-            vectors, lexical = self._rebuild_derived()
-        else:
-            vectors, lexical = VectorIndex.load(vectors_path), LexicalIndex.load(lexical_path)
+        with self.store.snapshot():
+            # the generation and a rebuild read in one sqlite snapshot: a write committed by
+            # another process meanwhile can neither tear the rebuild nor be mislabelled as in it
+            generation = self.store.generation()
+            loaded = self._load_files(generation)
+            stale = loaded is None
+            vectors, lexical = loaded or self._rebuild_derived()
         with self.lock.write():
             # two refreshes may race, or a write in this process may land while this one rebuilt:
             # never go back to an older state than the one already loaded
@@ -156,12 +159,44 @@ class Index:
             except IndexBusyError:
                 pass  # the writer will persist its own state
 
+    def _load_files(self, generation: int) -> tuple[VectorIndex, LexicalIndex] | None:
+        """The derived files the manifest names, if they are of this generation and load whole."""
+        files = self.manifest.get("files", {})
+        if self.manifest.get("generation") != generation or not files:
+            return None
+        try:
+            vectors = VectorIndex.load(self.directory / files["vectors"])
+            lexical = LexicalIndex.load(self.directory / files["lexical"])
+        except Exception as exc:
+            # missing (a writer removed them after this process read the manifest) or damaged:
+            # the store has everything they hold
+            log.warning("rebuilding the derived files of %s from the store: %s", self.directory, exc)
+            return None
+        segments = self.store.counts()["segments"]
+        if not (len(vectors) == len(lexical) == segments and vectors.dimension == int(self.manifest["dimension"])):
+            log.warning("rebuilding the derived files of %s: they do not match the store", self.directory)
+            return None
+        return vectors, lexical
+
     def _rebuild_derived(self) -> tuple[VectorIndex, LexicalIndex]:
         ids, matrix = self.store.vectors()
         dimension = int(self.manifest["dimension"])
         vectors = VectorIndex.build(dimension, ids, matrix.reshape(len(ids), dimension))
         lexical = LexicalIndex.build(*self._segment_texts())
         return vectors, lexical
+
+    def clean_leftovers(self) -> list[str]:
+        """Remove what interrupted writes left (temporary files, derived files the manifest does not name).
+
+        Only when no other process is writing: a running writer's temporary files are its work.
+        """
+        try:
+            with writer_lock(self.directory, wait=False):
+                # read again under the lock: a writer may have switched the manifest since it was read
+                manifest = _read_manifest(self.directory / MANIFEST)
+                return remove_leftovers(self.directory, manifest)
+        except IndexBusyError:
+            return []
 
     def refresh(self, every: float = 1.0) -> None:
         """Pick up writes made by another process (checked at most every `every` seconds)."""
@@ -268,7 +303,7 @@ class Index:
         )
         write_json_atomic(self.directory / MANIFEST, manifest)
         self.manifest = manifest
-        _remove_stale_files(self.directory, keep={vectors_name, lexical_name})
+        remove_leftovers(self.directory, manifest)
 
     def rename_speaker(self, name: str, new_name: str) -> None:
         """Give a person (any of their names, or their canonical name) a new canonical name."""
@@ -343,15 +378,27 @@ def _read_manifest(path: Path) -> dict:
     return manifest
 
 
-def _remove_stale_files(directory: Path, keep: set[str]) -> None:
-    for path in directory.iterdir():
+def leftover_files(directory: Path, manifest: dict) -> list[Path]:
+    """Files no reader needs: temporary ones of an interrupted write, derived ones of other generations."""
+    keep = set(manifest.get("files", {}).values())
+    out = []
+    for path in sorted(directory.iterdir()):
         name = path.name
-        if name in keep or not name.startswith(("vectors-", "lexical-", ".vectors-", ".lexical-")):
-            continue
-        if path.is_dir():
+        if name.endswith(".tmp") or (name.startswith(DERIVED_PREFIXES) and name not in keep):
+            out.append(path)
+    return out
+
+
+def remove_leftovers(directory: Path, manifest: dict) -> list[str]:
+    """Remove `leftover_files`; returns their names. Call only under the index's write lock."""
+    removed = []
+    for path in leftover_files(directory, manifest):
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+        removed.append(path.name)
+    return removed
 
 
 def _now() -> str:
