@@ -164,13 +164,15 @@ class Index:
         files = self.manifest.get("files", {})
         if self.manifest.get("generation") != generation or not files:
             return None
+        paths = [self.directory / files["vectors"], self.directory / files["lexical"]]
         try:
-            vectors = VectorIndex.load(self.directory / files["vectors"])
-            lexical = LexicalIndex.load(self.directory / files["lexical"])
+            vectors, lexical = VectorIndex.load(paths[0]), LexicalIndex.load(paths[1])
         except Exception as exc:
             # missing (a writer removed them after this process read the manifest) or damaged:
             # the store has everything they hold
-            log.warning("rebuilding the derived files of %s from the store: %s", self.directory, exc)
+            missing = [p.name for p in paths if not p.exists()]
+            reason = f"{', '.join(missing)} missing" if missing else (str(exc).strip().splitlines() or ["?"])[-1]
+            log.warning("rebuilding the derived files of %s from the store: %s", self.directory, reason)
             return None
         segments = self.store.counts()["segments"]
         if not (len(vectors) == len(lexical) == segments and vectors.dimension == int(self.manifest["dimension"])):
@@ -184,6 +186,18 @@ class Index:
         vectors = VectorIndex.build(dimension, ids, matrix.reshape(len(ids), dimension))
         lexical = LexicalIndex.build(*self._segment_texts())
         return vectors, lexical
+
+    def rebuild_derived(self) -> int:
+        """Rebuild the vectors and BM25 index from the store and write them; returns the segment count."""
+        with writer_lock(self.directory):
+            with self.store.snapshot():
+                generation = self.store.generation()
+                vectors, lexical = self._rebuild_derived()
+            with self.lock.write():
+                self.vectors, self.lexical = vectors, lexical
+                self.loaded_generation = generation
+            self._persist_derived()
+        return len(vectors)
 
     def clean_leftovers(self) -> list[str]:
         """Remove what interrupted writes left (temporary files, derived files the manifest does not name).
