@@ -64,7 +64,7 @@ def translate_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except RagError as exc:
-            err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+            err.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)  # one line, never wrapped
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

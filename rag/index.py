@@ -61,6 +61,9 @@ class Index:
         self.loaded_generation = -1
         self._directory: tuple[tuple[int, int], Directory] | None = None
         self._checked_at = 0.0
+        # how long a write waits for another process's (True: as long as it takes); the API sets a
+        # bound so that a request is answered 409 rather than held while `rag ingest` runs
+        self.write_wait: bool | float = True
         self.clean_leftovers()
         self._load_derived(persist=True)
 
@@ -238,7 +241,7 @@ class Index:
         fully present or absent; the vector and BM25 files are rewritten afterwards and
         rebuilt from the store on the next open if the crash came first.
         """
-        with writer_lock(self.directory):
+        with writer_lock(self.directory, wait=self.write_wait):
             self._sync_with_store()
             store = self.store
             removed = [sid for doc_id in [*delete, *(p.doc.id for p in add)] for sid in store.segment_ids_of(doc_id)]
@@ -322,14 +325,14 @@ class Index:
     def rename_speaker(self, name: str, new_name: str) -> None:
         """Give a person (any of their names, or their canonical name) a new canonical name."""
         members = self._members(name)
-        with writer_lock(self.directory), self.store.transaction() as db:
+        with writer_lock(self.directory, wait=self.write_wait), self.store.transaction() as db:
             self.store.set_canonical(db, members, new_name.strip())
 
     def merge_speakers(self, names: Sequence[str], into: str) -> None:
         """Make the people named one person, known by `into`'s canonical name."""
         target = self.speakers.canonical_of(next(iter(self._members(into))))
         members = {m for name in names for m in self._members(name)}
-        with writer_lock(self.directory), self.store.transaction() as db:
+        with writer_lock(self.directory, wait=self.write_wait), self.store.transaction() as db:
             self.store.set_canonical(db, members, target)
 
     def _members(self, name: str) -> set[str]:
