@@ -82,15 +82,12 @@ def _sole_writer(directory: Path, wait: bool) -> Iterator[None]:
     from rag.locking import IndexBusyError, writer_lock
 
     directory.mkdir(parents=True, exist_ok=True)
-    try:
-        lock = writer_lock(directory, wait=wait)
-        lock.__enter__()
-    except IndexBusyError as exc:
-        raise RagError(f"{exc.message}, or pass --wait", field="index") from None
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(writer_lock(directory, wait=wait))
+        except IndexBusyError as exc:
+            raise RagError(f"{exc.message}, or pass --wait", field="index") from None
         yield
-    finally:
-        lock.__exit__(None, None, None)
 
 
 @app.command()
@@ -280,11 +277,12 @@ def delete(
 ) -> None:
     """Remove a document and its passages from the index."""
     from rag.documents import delete_document
-    from rag.index import Index
+    from rag.errors import NoIndexError
+    from rag.index import MANIFEST, Index
 
     directory = _index_dir(index)
-    if not directory.is_dir():
-        Index.open(directory)  # the usual "no index" error, without creating the folder
+    if not (directory / MANIFEST).exists():
+        raise NoIndexError(str(directory))  # before the lock, which would create the folder
     with _sole_writer(directory, wait):
         delete_document(Index.open(directory), doc_id)
     out.print(f"deleted {doc_id}", highlight=False)
