@@ -255,6 +255,9 @@ async def phase(
         "searches": reads.summary(),
         "writes": writes.summary(),
         "rss_max_mib": round(max(rss), 1) if rss else None,
+        # RSS at each tenth of the phase: growth that flattens is warm-up (allocator arenas of the
+        # worker threads filling), growth that keeps its slope is a leak
+        "rss_tenths_mib": [round(rss[min(len(rss) - 1, i * len(rss) // 10)], 1) for i in range(1, 11)] if rss else [],
         "load_average_mean": round(statistics.fmean(load), 2) if load else None,
         "load_average_max": round(max(load), 2) if load else None,
     }
@@ -290,6 +293,9 @@ def main() -> None:
     parser.add_argument("--index", type=Path, help="an existing index (default: a new one from --transcripts)")
     parser.add_argument("--transcripts", type=Path, default=ROOT / "examples", help="what a new index is built from")
     parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--server-env", action="append", default=[], metavar="NAME=VALUE", help="set for the server (repeatable)"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="rag-loadtest-"))
@@ -297,6 +303,7 @@ def main() -> None:
     env = dict(os.environ, RAG_LOG_LEVEL="WARNING")
     env.pop("RAG_API_KEYS", None)
     env.pop("RAG_API_KEYS_FILE", None)
+    server_env = dict(env, **dict(item.split("=", 1) for item in args.server_env))
     index = args.index
     if index is None:
         index = workdir / "index"
@@ -313,7 +320,7 @@ def main() -> None:
     server = subprocess.Popen(
         [python, "-m", "rag.cli", "serve", "--index", str(index), "--port", str(port)],
         cwd=ROOT,
-        env=env,
+        env=server_env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -339,6 +346,7 @@ def main() -> None:
         "searches": args.searches,
         "concurrency": args.concurrency,
         "cpus": os.cpu_count(),
+        "server_env": args.server_env,
         "load_average_before": round(load_before[0], 2),
         "load_average_after": round(os.getloadavg()[0], 2),
         "warmup": warm,

@@ -164,10 +164,11 @@ class Index:
 
     def _load_files(self, generation: int) -> tuple[VectorIndex, LexicalIndex] | None:
         """The derived files the manifest names, if they are of this generation and load whole."""
-        files = self.manifest.get("files", {})
-        if self.manifest.get("generation") != generation or not files:
+        files = self.manifest.get("files") or {}
+        names = [files.get("vectors"), files.get("lexical")]
+        if self.manifest.get("generation") != generation or not all(names):
             return None
-        paths = [self.directory / files["vectors"], self.directory / files["lexical"]]
+        paths = [self.directory / str(name) for name in names]
         try:
             vectors, lexical = VectorIndex.load(paths[0]), LexicalIndex.load(paths[1])
         except Exception as exc:
