@@ -60,7 +60,9 @@ class IndexHolder:
         if self._index is None:
             with self._lock:
                 if self._index is None:
-                    self._index = self._open(create)
+                    index = self._open(create)
+                    index.write_wait = self.settings.write_wait_s
+                    self._index = index
         return self._index
 
     def _open(self, create: bool) -> Index:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -63,10 +64,30 @@ def translate_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except RagError as exc:
-            err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+            err.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)  # one line, never wrapped
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+WaitOption = Annotated[
+    bool,
+    typer.Option("--wait", help="If another process is writing to the index, wait for it instead of stopping at once."),
+]
+
+
+@contextlib.contextmanager
+def _sole_writer(directory: Path, wait: bool) -> Iterator[None]:
+    """Hold the index's write lock for a whole command; a taken lock stops it with the holder named."""
+    from rag.locking import IndexBusyError, writer_lock
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(writer_lock(directory, wait=wait))
+        except IndexBusyError as exc:
+            raise RagError(f"{exc.message}, or pass --wait", field="index") from None
+        yield
 
 
 @app.command()
@@ -76,12 +97,31 @@ def ingest(
     index: IndexOption = None,
     model: ModelOption = None,
     fmt: FormatOption = None,
+    wait: WaitOption = False,
+    batch: Annotated[
+        int | None,
+        typer.Option(
+            "--batch",
+            min=1,
+            help="Segments embedded and written together (default 1000): a crash loses at most the batch"
+            " being written, and a running server sees each batch as it lands.",
+        ),
+    ] = None,
 ) -> None:
-    """Parse, chunk, embed and index transcripts; a file that fails is reported and skipped."""
+    """Parse, chunk, embed and index transcripts; a file that fails is reported and skipped.
+
+    One writer at a time: while another process writes to the index this stops with a message
+    naming it (exit 1), or with --wait waits for it.
+    """
+    directory = _index_dir(index)
+    with _sole_writer(directory, wait):
+        _ingest(paths, directory, model, fmt, batch)
+
+
+def _ingest(paths: list[Path], directory: Path, model: str | None, fmt: str | None, batch: int | None) -> None:
     from rag.index import Index
     from rag.ingest import find_transcripts, ingest_paths
 
-    directory = _index_dir(index)
     files, _ = find_transcripts(paths)
     idx = Index.open(directory, model=_model(model), create=True)
     with Progress(
@@ -105,7 +145,7 @@ def ingest(
             if task.elapsed:
                 progress.update(embed_task, rate=f"{task.completed / task.elapsed:.0f} segments/s")
 
-        report = ingest_paths(idx, paths, fmt=fmt, on_file=on_file, on_segments=on_segments)
+        report = ingest_paths(idx, paths, fmt=fmt, on_file=on_file, on_segments=on_segments, batch_segments=batch)
     for source, message in report.failures:
         err.print(
             f"[yellow]skipped[/yellow] {message if message.startswith(source) else f'{source}: {message}'}",
@@ -268,12 +308,18 @@ def documents(
 def delete(
     doc_id: Annotated[str, typer.Argument(metavar="ID", help="The document's id (see rag documents).")],
     index: IndexOption = None,
+    wait: WaitOption = False,
 ) -> None:
     """Remove a document and its passages from the index."""
     from rag.documents import delete_document
-    from rag.index import Index
+    from rag.errors import NoIndexError
+    from rag.index import MANIFEST, Index
 
-    delete_document(Index.open(_index_dir(index)), doc_id)
+    directory = _index_dir(index)
+    if not (directory / MANIFEST).exists():
+        raise NoIndexError(str(directory))  # before the lock, which would create the folder
+    with _sole_writer(directory, wait):
+        delete_document(Index.open(directory), doc_id)
     out.print(f"deleted {doc_id}", highlight=False)
 
 
@@ -288,6 +334,71 @@ def stats(index: IndexOption = None) -> None:
     for key, value in idx.stats().items():
         table.add_row(key, str(value))
     out.print(table)
+
+
+@app.command()
+@translate_errors
+def check(
+    index: IndexOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Verify an index: manifest, model and dimension, files, and that store, vectors and BM25 agree.
+
+    Exit status 1 when anything is wrong; each problem says what `rag repair` would do about it.
+    """
+    from rag.integrity import check_index
+
+    report = check_index(_index_dir(index))
+    if as_json:
+        print(json.dumps({"ok": report.ok, "facts": report.facts, "problems": report.problems}, indent=2))
+    else:
+        _print_check(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@translate_errors
+def repair(
+    index: IndexOption = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="The index's model, to write a new manifest when it is missing or unreadable."),
+    ] = None,
+) -> None:
+    """Rebuild what the store allows: vector and BM25 files, a lost manifest (with --model); clear leftovers.
+
+    Documents that are not whole in the store are removed (ingest them again); nothing is re-embedded.
+    Exit status 1 when problems remain.
+    """
+    from rag.integrity import repair_index
+
+    report = repair_index(_index_dir(index), model=model)
+    for action in report.actions:
+        out.print(f"repaired: {action}", highlight=False, soft_wrap=True)
+    if report.check is not None:
+        _print_check(report.check)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_check(report) -> None:
+    facts = report.facts
+    out.print(f"index      {report.directory}", highlight=False)
+    if "model" in facts:
+        out.print(f"model      {facts['model']}, dimension {facts['dimension']}", highlight=False)
+    if "documents" in facts:
+        out.print(
+            f"store      {facts['documents']} documents, {facts['turns']} turns, {facts['passages']} passages,"
+            f" {facts['segments']} segments, generation {facts['store_generation']}",
+            highlight=False,
+        )
+    for problem in report.problems:
+        out.print(f"[red]problem:[/red] {problem}", highlight=False, soft_wrap=True)
+    if report.ok:
+        out.print("ok: manifest, model, store and derived files agree", highlight=False)
+    else:
+        out.print(f"{len(report.problems)} problems", highlight=False)
 
 
 @app.command()
@@ -317,7 +428,7 @@ def serve(
             err.print(f"[red]error:[/red] no index at {directory} and no transcripts at {source} to build one")
             raise typer.Exit(1)
         err.print(f"no index at {directory}: building it from {source}")
-        ingest([source], index=directory, model=None, fmt=None)
+        ingest([source], index=directory, model=None, fmt=None, wait=True)
     from api.observability import uvicorn_log_config
 
     os.environ["RAG_INDEX_DIR"] = str(directory)
@@ -405,7 +516,7 @@ def evaluate(
     asked = evaluation.load_queries(queries)
     directory = _index_dir(index)
     if transcripts:
-        ingest(transcripts, index=directory, model=model, fmt=None)
+        ingest(transcripts, index=directory, model=model, fmt=None, wait=True)
     idx = Index.open(directory, model=_model(model))
     found = evaluation.run(idx, asked, mode=mode, k=k)
     if results:

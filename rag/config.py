@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed by CORS (comma-separated, or *); none: CORS off."
     )
     log_level: str = Field("INFO", description="Level of the service's JSON log lines.")
+    write_wait_s: float = Field(
+        10.0,
+        ge=0,
+        description="How long a write waits while another process (a running rag ingest) writes to the index;"
+        " then it is answered 409.",
+    )
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod

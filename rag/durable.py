@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 
@@ -37,3 +38,18 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 def write_json_atomic(path: Path, data: dict) -> None:
     write_bytes_atomic(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
+
+
+def install_dir(tmp: Path, target: Path) -> None:
+    """Move a fully written (and fsynced) directory into place, replacing any directory there.
+
+    A directory cannot be renamed over a non-empty one, so an old one is first moved aside under
+    a hidden name that start-up clean-up removes if a crash comes before it is deleted here.
+    """
+    aside = target.with_name(f".{target.name}.old.tmp")
+    if target.exists():
+        shutil.rmtree(aside, ignore_errors=True)
+        target.rename(aside)
+    tmp.rename(target)
+    fsync_dir(target.parent)
+    shutil.rmtree(aside, ignore_errors=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import shutil
 import time
 from collections.abc import Sequence
@@ -29,6 +30,9 @@ MANIFEST = "manifest.json"
 STORE = "passages.sqlite"
 DEFAULT_SEGMENT_TOKENS = 128
 DEFAULT_OVERLAP_TOKENS = 24
+DERIVED_PREFIXES = ("vectors-", "lexical-")  # derived files are named <prefix><generation>
+
+log = logging.getLogger("rag.index")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,10 @@ class Index:
         self.loaded_generation = -1
         self._directory: tuple[tuple[int, int], Directory] | None = None
         self._checked_at = 0.0
+        # how long a write waits for another process's (True: as long as it takes); the API sets a
+        # bound so that a request is answered 409 rather than held while `rag ingest` runs
+        self.write_wait: bool | float = True
+        self.clean_leftovers()
         self._load_derived(persist=True)
 
     # ------------------------------------------------------------------ opening
@@ -128,19 +136,17 @@ class Index:
     # ------------------------------------------------------------------ derived parts
 
     def _load_derived(self, persist: bool = False) -> None:
-        """Load vectors and BM25 from their files, or rebuild them from the store if stale.
+        """Load vectors and BM25 from their files, or rebuild them from the store if stale or damaged.
 
         A rebuild is written back when `persist` and no other process is writing.
         """
-        generation = self.store.generation()
-        files = self.manifest.get("files", {})
-        vectors_path = self.directory / files.get("vectors", "-")
-        lexical_path = self.directory / files.get("lexical", "-")
-        stale = not (self.manifest.get("generation") == generation and vectors_path.is_file() and lexical_path.is_dir())
-        if stale:
-            vectors, lexical = self._rebuild_derived()
-        else:
-            vectors, lexical = VectorIndex.load(vectors_path), LexicalIndex.load(lexical_path)
+        with self.store.snapshot():
+            # the generation and a rebuild read in one sqlite snapshot: a write committed by
+            # another process meanwhile can neither tear the rebuild nor be mislabelled as in it
+            generation = self.store.generation()
+            loaded = self._load_files(generation)
+            stale = loaded is None
+            vectors, lexical = loaded or self._rebuild_derived()
         with self.lock.write():
             # two refreshes may race, or a write in this process may land while this one rebuilt:
             # never go back to an older state than the one already loaded
@@ -156,12 +162,59 @@ class Index:
             except IndexBusyError:
                 pass  # the writer will persist its own state
 
+    def _load_files(self, generation: int) -> tuple[VectorIndex, LexicalIndex] | None:
+        """The derived files the manifest names, if they are of this generation and load whole."""
+        files = self.manifest.get("files") or {}
+        names = [files.get("vectors"), files.get("lexical")]
+        if self.manifest.get("generation") != generation or not all(names):
+            return None
+        paths = [self.directory / str(name) for name in names]
+        try:
+            vectors, lexical = VectorIndex.load(paths[0]), LexicalIndex.load(paths[1])
+        except Exception as exc:
+            # missing (a writer removed them after this process read the manifest) or damaged:
+            # the store has everything they hold
+            missing = [p.name for p in paths if not p.exists()]
+            reason = f"{', '.join(missing)} missing" if missing else (str(exc).strip().splitlines() or ["?"])[-1]
+            log.warning("rebuilding the derived files of %s from the store: %s", self.directory, reason)
+            return None
+        segments = self.store.counts()["segments"]
+        if not (len(vectors) == len(lexical) == segments and vectors.dimension == int(self.manifest["dimension"])):
+            log.warning("rebuilding the derived files of %s: they do not match the store", self.directory)
+            return None
+        return vectors, lexical
+
     def _rebuild_derived(self) -> tuple[VectorIndex, LexicalIndex]:
         ids, matrix = self.store.vectors()
         dimension = int(self.manifest["dimension"])
         vectors = VectorIndex.build(dimension, ids, matrix.reshape(len(ids), dimension))
         lexical = LexicalIndex.build(*self._segment_texts())
         return vectors, lexical
+
+    def rebuild_derived(self) -> int:
+        """Rebuild the vectors and BM25 index from the store and write them; returns the segment count."""
+        with writer_lock(self.directory):
+            with self.store.snapshot():
+                generation = self.store.generation()
+                vectors, lexical = self._rebuild_derived()
+            with self.lock.write():
+                self.vectors, self.lexical = vectors, lexical
+                self.loaded_generation = generation
+            self._persist_derived()
+        return len(vectors)
+
+    def clean_leftovers(self) -> list[str]:
+        """Remove what interrupted writes left (temporary files, derived files the manifest does not name).
+
+        Only when no other process is writing: a running writer's temporary files are its work.
+        """
+        try:
+            with writer_lock(self.directory, wait=False):
+                # read again under the lock: a writer may have switched the manifest since it was read
+                manifest = _read_manifest(self.directory / MANIFEST)
+                return remove_leftovers(self.directory, manifest)
+        except IndexBusyError:
+            return []
 
     def refresh(self, every: float = 1.0) -> None:
         """Pick up writes made by another process (checked at most every `every` seconds)."""
@@ -189,7 +242,7 @@ class Index:
         fully present or absent; the vector and BM25 files are rewritten afterwards and
         rebuilt from the store on the next open if the crash came first.
         """
-        with writer_lock(self.directory):
+        with writer_lock(self.directory, wait=self.write_wait):
             self._sync_with_store()
             store = self.store
             removed = [sid for doc_id in [*delete, *(p.doc.id for p in add)] for sid in store.segment_ids_of(doc_id)]
@@ -268,19 +321,19 @@ class Index:
         )
         write_json_atomic(self.directory / MANIFEST, manifest)
         self.manifest = manifest
-        _remove_stale_files(self.directory, keep={vectors_name, lexical_name})
+        remove_leftovers(self.directory, manifest)
 
     def rename_speaker(self, name: str, new_name: str) -> None:
         """Give a person (any of their names, or their canonical name) a new canonical name."""
         members = self._members(name)
-        with writer_lock(self.directory), self.store.transaction() as db:
+        with writer_lock(self.directory, wait=self.write_wait), self.store.transaction() as db:
             self.store.set_canonical(db, members, new_name.strip())
 
     def merge_speakers(self, names: Sequence[str], into: str) -> None:
         """Make the people named one person, known by `into`'s canonical name."""
         target = self.speakers.canonical_of(next(iter(self._members(into))))
         members = {m for name in names for m in self._members(name)}
-        with writer_lock(self.directory), self.store.transaction() as db:
+        with writer_lock(self.directory, wait=self.write_wait), self.store.transaction() as db:
             self.store.set_canonical(db, members, target)
 
     def _members(self, name: str) -> set[str]:
@@ -343,15 +396,27 @@ def _read_manifest(path: Path) -> dict:
     return manifest
 
 
-def _remove_stale_files(directory: Path, keep: set[str]) -> None:
-    for path in directory.iterdir():
+def leftover_files(directory: Path, manifest: dict) -> list[Path]:
+    """Files no reader needs: temporary ones of an interrupted write, derived ones of other generations."""
+    keep = set(manifest.get("files", {}).values())
+    out = []
+    for path in sorted(directory.iterdir()):
         name = path.name
-        if name in keep or not name.startswith(("vectors-", "lexical-", ".vectors-", ".lexical-")):
-            continue
-        if path.is_dir():
+        if name.endswith(".tmp") or (name.startswith(DERIVED_PREFIXES) and name not in keep):
+            out.append(path)
+    return out
+
+
+def remove_leftovers(directory: Path, manifest: dict) -> list[str]:
+    """Remove `leftover_files`; returns their names. Call only under the index's write lock."""
+    removed = []
+    for path in leftover_files(directory, manifest):
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+        removed.append(path.name)
+    return removed
 
 
 def _now() -> str:

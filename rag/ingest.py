@@ -107,8 +107,14 @@ def add_transcripts(
     *,
     on_segments: Callable[[int], None] | None = None,
     report: IngestReport | None = None,
+    batch_segments: int | None = None,
 ) -> IngestReport:
-    """Index (doc_id, transcript) pairs; an unchanged document is skipped, a changed one replaced."""
+    """Index (doc_id, transcript) pairs; an unchanged document is skipped, a changed one replaced.
+
+    Documents are embedded and written in batches of about `batch_segments` segments (default
+    BATCH_SEGMENTS), each document in its own transaction.
+    """
+    batch_segments = batch_segments or BATCH_SEGMENTS
     report = report or IngestReport()
     started = time.perf_counter()
     batch: list[PreparedDocument] = []
@@ -132,7 +138,7 @@ def add_transcripts(
         report.turns += len(transcript.turns)
         report.passages += len(prepared.passages)
         report.segments += len(prepared.segments)
-        if sum(len(d.segments) for d in batch) >= BATCH_SEGMENTS:
+        if sum(len(d.segments) for d in batch) >= batch_segments:
             flush()
     flush()
     report.seconds += time.perf_counter() - started
@@ -146,6 +152,7 @@ def ingest_paths(
     fmt: str | None = None,
     on_file: Callable[[Path, str | None], None] | None = None,
     on_segments: Callable[[int], None] | None = None,
+    batch_segments: int | None = None,
 ) -> IngestReport:
     """Parse and index files and folders; a file that fails is reported and skipped."""
     files, missing = find_transcripts(paths)
@@ -164,4 +171,4 @@ def ingest_paths(
                 on_file(path, None)
             yield document_id(path), transcript
 
-    return add_transcripts(index, parsed(), on_segments=on_segments, report=report)
+    return add_transcripts(index, parsed(), on_segments=on_segments, report=report, batch_segments=batch_segments)

@@ -10,7 +10,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from rag.durable import fsync_tree
+from rag.durable import fsync_tree, install_dir
 from rag.textclean import clean_for_index
 
 _STEMMER = Stemmer.Stemmer("english")
@@ -67,21 +67,24 @@ class LexicalIndex:
         return scores[top].astype(np.float32), self.ids[top]
 
     def save(self, directory: Path) -> None:
+        """Write beside `directory`, fsync, then move into place: never a half-written directory."""
         tmp = directory.with_name(f".{directory.name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         np.save(tmp / "ids.npy", self.ids, allow_pickle=False)
         if self.bm25 is not None:
-            self.bm25.save(str(tmp), show_progress=False)
+            self.bm25.save(str(tmp), allow_pickle=False, show_progress=False)
         (tmp / "meta.json").write_text(json.dumps({"documents": len(self.ids)}))
         fsync_tree(tmp)
-        shutil.rmtree(directory, ignore_errors=True)
-        tmp.rename(directory)
+        install_dir(tmp, directory)
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
+        """Read a saved index: arrays as plain .npy and parameters as JSON, never a pickle."""
         ids = np.load(directory / "ids.npy", allow_pickle=False)
         bm25 = None
         if len(ids):
-            bm25 = bm25s.BM25.load(str(directory), mmap=False, show_progress=False)
+            bm25 = bm25s.BM25.load(str(directory), mmap=False, allow_pickle=False, show_progress=False)
+            if bm25.scores["num_docs"] != len(ids):
+                raise ValueError(f"{directory}: {bm25.scores['num_docs']} BM25 documents for {len(ids)} ids")
         return cls(ids, bm25)
