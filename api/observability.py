@@ -72,20 +72,6 @@ def configure_logging(level: str = "INFO") -> None:
         logger.setLevel(level.upper())
 
 
-def uvicorn_log_config(level: str = "INFO") -> dict:
-    """uvicorn's own lines (start-up, errors) as JSON too; requests are logged by the middleware."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "api.observability.JsonFormatter"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
-        "loggers": {
-            "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
-            "uvicorn.error": {"level": level.upper()},
-        },
-    }
-
-
 class Metrics:
     """The service's metrics in a registry of its own (one per app, so apps in one process do not clash)."""
 

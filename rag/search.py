@@ -23,6 +23,7 @@ MIN_CANDIDATES = 50
 LEXICAL_WEIGHT = 1.0  # of the BM25 ranking against the dense one in hybrid fusion
 NAMED_SPEAKER_WEIGHT = 1.0  # of the rankings among the speakers a question names
 NEIGHBOUR_WEIGHT = 0.0  # of the mean fused score of a segment's two neighbours
+SAME_DOCUMENT_DECAY = 1.0  # factor on a hit's score for each better hit of the same document
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,8 @@ def search(
             ranked = _rank(index, query, query_vector, mode, wanted, allowed, named, filters)
             if NEIGHBOUR_WEIGHT and mode == "hybrid":
                 ranked = _with_neighbours(index, ranked, NEIGHBOUR_WEIGHT)
+            if SAME_DOCUMENT_DECAY < 1.0:
+                ranked = _diversified(index, ranked, SAME_DOCUMENT_DECAY)
             ranked = ranked[: 3 * wanted]
         segments = index.store.segments([sid for sid, _ in ranked])
         ranked = _answers_over_echoes(index, ranked, segments, allowed)
@@ -177,6 +180,21 @@ def _with_neighbours(index: Index, ranked: list[tuple[int, float]], weight: floa
         near = sum(score.get(n, 0.0) for n in (sid - 1, sid + 1) if doc_of.get(n, "") == doc_of.get(sid))
         out.append((sid, own + weight * near / 2))
     return sorted(out, key=lambda pair: -pair[1])
+
+
+def _diversified(index: Index, ranked: list[tuple[int, float]], decay: float) -> list[tuple[int, float]]:
+    """Re-rank greedily, each further hit from a document already listed counting `decay` times less."""
+    doc_of = index.store.segment_documents([sid for sid, _ in ranked])
+    pending = list(ranked)
+    listed: dict[str, int] = {}
+    out = []
+    while pending:
+        best = max(range(len(pending)), key=lambda i: pending[i][1] * decay ** listed.get(doc_of.get(pending[i][0]), 0))
+        sid, score = pending.pop(best)
+        doc = doc_of.get(sid)
+        out.append((sid, score * decay ** listed.get(doc, 0)))
+        listed[doc] = listed.get(doc, 0) + 1
+    return out
 
 
 def _dense(index: Index, vector: np.ndarray | None, n: int, scope: np.ndarray | None) -> list[tuple[int, float]]:

@@ -1,0 +1,259 @@
+"""Commands that build and maintain an index: ingest, parse, documents, delete, stats, check, repair."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rag.cli.common import (
+    FormatOption,
+    IndexOption,
+    ModelOption,
+    WaitOption,
+    _index_dir,
+    _iso_date,
+    _model,
+    _sole_writer,
+    app,
+    err,
+    out,
+    translate_errors,
+)
+
+
+@app.command()
+@translate_errors
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Transcript files or folders.")],
+    index: IndexOption = None,
+    model: ModelOption = None,
+    fmt: FormatOption = None,
+    wait: WaitOption = False,
+    batch: Annotated[
+        int | None,
+        typer.Option(
+            "--batch",
+            min=1,
+            help="Segments embedded and written together (default 1000): a crash loses at most the batch"
+            " being written, and a running server sees each batch as it lands.",
+        ),
+    ] = None,
+) -> None:
+    """Parse, chunk, embed and index transcripts; a file that fails is reported and skipped.
+
+    One writer at a time: while another process writes to the index this stops with a message
+    naming it (exit 1), or with --wait waits for it.
+    """
+    directory = _index_dir(index)
+    with _sole_writer(directory, wait):
+        _ingest(paths, directory, model, fmt, batch)
+
+
+def _ingest(paths: list[Path], directory: Path, model: str | None, fmt: str | None, batch: int | None) -> None:
+    from rag.index import Index
+    from rag.ingest import find_transcripts, ingest_paths
+
+    files, _ = find_transcripts(paths)
+    idx = Index.open(directory, model=_model(model), create=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
+        parse_task = progress.add_task("parsed files", total=len(files), rate="")
+        embed_task = progress.add_task("embedded segments", total=None, rate="")
+
+        def on_file(path: Path, problem: str | None) -> None:
+            progress.advance(parse_task)
+
+        def on_segments(n: int) -> None:
+            progress.advance(embed_task, n)
+            task = progress.tasks[embed_task]
+            if task.elapsed:
+                progress.update(embed_task, rate=f"{task.completed / task.elapsed:.0f} segments/s")
+
+        report = ingest_paths(idx, paths, fmt=fmt, on_file=on_file, on_segments=on_segments, batch_segments=batch)
+    for source, message in report.failures:
+        err.print(
+            f"[yellow]skipped[/yellow] {message if message.startswith(source) else f'{source}: {message}'}",
+            highlight=False,
+        )
+    out.print(
+        f"indexed {report.documents} documents ({report.turns} turns, {report.passages} passages)"
+        f", {report.unchanged} unchanged, {len(report.failures)} failed, in {report.seconds:.1f} s"
+        f" -> {directory}",
+        highlight=False,
+    )
+    if report.failures and not report.documents and not report.unchanged:
+        raise typer.Exit(1)
+
+
+@app.command()
+@translate_errors
+def parse(
+    file: Annotated[Path, typer.Argument(help="A transcript file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    fmt: FormatOption = None,
+) -> None:
+    """Show how a transcript is read: title, date and speaker turns."""
+    from rag.parsing import read_transcript, transcript_to_dict
+
+    transcript = read_transcript(file, fmt)
+    if as_json:
+        print(json.dumps(transcript_to_dict(transcript), ensure_ascii=False, indent=2))
+        return
+    out.print(f"[bold]{transcript.title}[/bold]", highlight=False)
+    out.print(f"date {transcript.date}  place {transcript.place}  number {transcript.number}", highlight=False)
+    for i, turn in enumerate(transcript.turns):
+        when = f" {_clock(turn.start)}–{_clock(turn.end)}" if turn.start is not None else ""
+        out.print(f"[{i}] [bold]{turn.speaker}[/bold] ({turn.role}){when}: {turn.text[:200]}", highlight=False)
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes // 60):02d}:{int(minutes % 60):02d}:{secs:06.3f}"
+
+
+@app.command()
+@translate_errors
+def documents(
+    date_from: Annotated[str | None, typer.Option("--from", help="Earliest date, YYYY-MM-DD.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Latest date, YYYY-MM-DD.")] = None,
+    speaker: Annotated[
+        list[str] | None, typer.Option("--speaker", help="Only documents where this speaker has a turn (repeatable).")
+    ] = None,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Documents to skip.")] = 0,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Documents to show.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON list.")] = False,
+    index: IndexOption = None,
+) -> None:
+    """List the indexed documents: id, date, title, turns and passages."""
+    from rag.documents import document_to_dict, list_documents
+    from rag.index import Index
+
+    idx = Index.open(_index_dir(index))
+    docs, total = list_documents(
+        idx,
+        offset=offset,
+        limit=limit,
+        date_from=_iso_date(date_from, "--from"),
+        date_to=_iso_date(date_to, "--to"),
+        speakers=speaker or (),
+    )
+    if as_json:
+        print(json.dumps([document_to_dict(d) for d in docs], ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "date", "title", "turns", "passages")
+    for doc in docs:
+        table.add_row(doc.id, doc.date or "", doc.title[:70], str(doc.turns), str(doc.passages))
+    out.print(table)
+    out.print(f"{len(docs)} of {total} documents", highlight=False)
+
+
+@app.command()
+@translate_errors
+def delete(
+    doc_id: Annotated[str, typer.Argument(metavar="ID", help="The document's id (see rag documents).")],
+    index: IndexOption = None,
+    wait: WaitOption = False,
+) -> None:
+    """Remove a document and its passages from the index."""
+    from rag.documents import delete_document
+    from rag.errors import NoIndexError
+    from rag.index import MANIFEST, Index
+
+    directory = _index_dir(index)
+    if not (directory / MANIFEST).exists():
+        raise NoIndexError(str(directory))  # before the lock, which would create the folder
+    with _sole_writer(directory, wait):
+        delete_document(Index.open(directory), doc_id)
+    out.print(f"deleted {doc_id}", highlight=False)
+
+
+@app.command()
+@translate_errors
+def stats(index: IndexOption = None) -> None:
+    """Counts and settings of an index."""
+    from rag.index import Index
+
+    idx = Index.open(_index_dir(index))
+    table = Table(show_header=False)
+    for key, value in idx.stats().items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
+@app.command()
+@translate_errors
+def check(
+    index: IndexOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Verify an index: manifest, model and dimension, files, and that store, vectors and BM25 agree.
+
+    Exit status 1 when anything is wrong; each problem says what `rag repair` would do about it.
+    """
+    from rag.integrity import check_index
+
+    report = check_index(_index_dir(index))
+    if as_json:
+        print(json.dumps({"ok": report.ok, "facts": report.facts, "problems": report.problems}, indent=2))
+    else:
+        _print_check(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@translate_errors
+def repair(
+    index: IndexOption = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="The index's model, to write a new manifest when it is missing or unreadable."),
+    ] = None,
+) -> None:
+    """Rebuild what the store allows: vector and BM25 files, a lost manifest (with --model); clear leftovers.
+
+    Documents that are not whole in the store are removed (ingest them again); nothing is re-embedded.
+    Exit status 1 when problems remain.
+    """
+    from rag.integrity import repair_index
+
+    report = repair_index(_index_dir(index), model=model)
+    for action in report.actions:
+        out.print(f"repaired: {action}", highlight=False, soft_wrap=True)
+    if report.check is not None:
+        _print_check(report.check)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_check(report) -> None:
+    facts = report.facts
+    out.print(f"index      {report.directory}", highlight=False)
+    if "model" in facts:
+        out.print(f"model      {facts['model']}, dimension {facts['dimension']}", highlight=False)
+    if "documents" in facts:
+        out.print(
+            f"store      {facts['documents']} documents, {facts['turns']} turns, {facts['passages']} passages,"
+            f" {facts['segments']} segments, generation {facts['store_generation']}",
+            highlight=False,
+        )
+    for problem in report.problems:
+        out.print(f"[red]problem:[/red] {problem}", highlight=False, soft_wrap=True)
+    if report.ok:
+        out.print("ok: manifest, model, store and derived files agree", highlight=False)
+    else:
+        out.print(f"{len(report.problems)} problems", highlight=False)

@@ -1,0 +1,169 @@
+"""Commands that ask an index: search, context, speakers, eval."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from rag.cli.common import (
+    IndexOption,
+    ModelOption,
+    _index_dir,
+    _iso_date,
+    _model,
+    app,
+    err,
+    out,
+    translate_errors,
+)
+from rag.cli.indexing import ingest
+
+
+@app.command()
+@translate_errors
+def search(
+    query: Annotated[str, typer.Argument(help="The question.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Number of results.")] = 5,
+    speaker: Annotated[list[str] | None, typer.Option("--speaker", help="Only this speaker (repeatable).")] = None,
+    document: Annotated[str | None, typer.Option("--document", help="Only this document id.")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="Earliest date, YYYY-MM-DD.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Latest date, YYYY-MM-DD.")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or lexical.")] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON object.")] = False,
+    index: IndexOption = None,
+    model: ModelOption = None,
+) -> None:
+    """Answer a question with the best matching passages and who said them."""
+    from rag.index import Index
+    from rag.search import search as run_search
+    from rag.store import Filters
+
+    filters = Filters(
+        speakers=tuple(speaker or ()),
+        document_ids=(document,) if document else (),
+        date_from=_iso_date(date_from, "--from"),
+        date_to=_iso_date(date_to, "--to"),
+    )
+    idx = Index.open(_index_dir(index), model=_model(model))
+    result = run_search(idx, query, k=k, filters=filters, mode=mode)
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if not result.hits:
+        out.print("no results")
+    for hit in result.hits:
+        doc = hit.document
+        out.print(
+            f"[bold]{hit.rank}. {hit.speaker}[/bold] ({hit.role}) — {doc.title[:80]}"
+            f" {doc.date or ''} [dim]score {hit.score:.4f}, turn {hit.turn_index}[/dim]",
+            highlight=False,
+        )
+        out.print(f"   {hit.text}", highlight=False, soft_wrap=True)
+    out.print(f"[dim]{result.took_ms:.1f} ms[/dim]")
+
+
+@app.command()
+@translate_errors
+def context(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    history: Annotated[
+        list[str] | None,
+        typer.Option("--history", help="An earlier question of the conversation (repeatable, oldest first)."),
+    ] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Search results to draw quotes from.")] = 8,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Token budget of the context.")] = 1000,
+    speaker: Annotated[list[str] | None, typer.Option("--speaker", help="Only this speaker (repeatable).")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="Earliest date, YYYY-MM-DD.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Latest date, YYYY-MM-DD.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON object.")] = False,
+    index: IndexOption = None,
+) -> None:
+    """Build a chat model's context: numbered quotes, who said them, where and when, within a token budget."""
+    from rag.context import build_context
+    from rag.index import Index
+    from rag.store import Filters
+
+    filters = Filters(
+        speakers=tuple(speaker or ()), date_from=_iso_date(date_from, "--from"), date_to=_iso_date(date_to, "--to")
+    )
+    idx = Index.open(_index_dir(index))
+    result = build_context(idx, question, k=k, max_tokens=max_tokens, filters=filters, history=history or ())
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if result.resolution.text != question.strip():
+        err.print(f"[dim]searched: {result.resolution.text}[/dim]", highlight=False)
+    print(result.text or "(nothing found)")
+    err.print(f"[dim]{result.tokens} of {max_tokens} tokens, {len(result.citations)} quotes[/dim]", highlight=False)
+
+
+@app.command()
+@translate_errors
+def speakers(
+    merge: Annotated[
+        tuple[str, str] | None, typer.Option("--merge", help="Make NAME one person with INTO: --merge NAME INTO.")
+    ] = None,
+    rename: Annotated[
+        tuple[str, str] | None, typer.Option("--rename", help="Give a person a new canonical name: --rename OLD NEW.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    index: IndexOption = None,
+) -> None:
+    """List the speaker directory (canonical names, their spellings, passages); rename or merge."""
+    from rag.index import Index
+
+    idx = Index.open(_index_dir(index))
+    if merge:
+        idx.merge_speakers([merge[0]], merge[1])
+    if rename:
+        idx.rename_speaker(*rename)
+    directory = idx.speakers
+    people: dict[str, list[tuple[str, int]]] = {}
+    for name, count in idx.store.speakers():
+        people.setdefault(directory.canonical_of(name), []).append((name, count))
+    if as_json:
+        listing = [{"name": c, "aliases": [{"name": n, "passages": k} for n, k in a]} for c, a in people.items()]
+        print(json.dumps(listing, ensure_ascii=False, indent=2))
+        return
+    table = Table("speaker", "passages", "written as")
+    for canonical, aliases in sorted(people.items(), key=lambda item: -sum(k for _, k in item[1])):
+        table.add_row(canonical, str(sum(k for _, k in aliases)), "; ".join(n for n, _ in aliases))
+    out.print(table)
+
+
+@app.command("eval")
+@translate_errors
+def evaluate(
+    queries: Annotated[Path, typer.Argument(help="Annotated questions, JSON lines (qid, query, relevant_text...).")],
+    transcripts: Annotated[
+        list[Path] | None, typer.Option("--transcripts", help="Index these first (files or folders); repeatable.")
+    ] = None,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or lexical.")] = "hybrid",
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Results per question.")] = 10,
+    results: Annotated[Path | None, typer.Option("--results", help="Write the results file here (JSON lines).")] = None,
+    index: IndexOption = None,
+    model: ModelOption = None,
+) -> None:
+    """Score retrieval on annotated questions: Hit@1, Hit@5, MRR@10, nDCG@10, speaker accuracy."""
+    from rag import evaluation
+    from rag.index import Index
+
+    asked = evaluation.load_queries(queries)
+    directory = _index_dir(index)
+    if transcripts:
+        ingest(transcripts, index=directory, model=model, fmt=None, wait=True)
+    idx = Index.open(directory, model=_model(model))
+    found = evaluation.run(idx, asked, mode=mode, k=k)
+    if results:
+        results.write_text(
+            "".join(json.dumps({"qid": q, "results": r}, ensure_ascii=False) + "\n" for q, r in found.items())
+        )
+    metrics = evaluation.score(asked, found, evaluation.collection_turns(idx))
+    table = Table("metric", mode)
+    for name, value in metrics.items():
+        table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
+    out.print(table)

@@ -1,0 +1,97 @@
+"""Commands that serve an index: the HTTP API and the MCP server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rag.cli.common import (
+    IndexOption,
+    ModelOption,
+    _index_dir,
+    _model,
+    _settings,
+    app,
+    err,
+    translate_errors,
+)
+from rag.cli.indexing import ingest
+
+
+@app.command()
+@translate_errors
+def serve(
+    index: IndexOption = None,
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port to listen on.")] = None,
+    build_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--build-from",
+            help="Transcripts to build the index from when it is missing (default: RAG_EXAMPLES_DIR or ./examples).",
+        ),
+    ] = None,
+) -> None:
+    """Serve the HTTP API; builds the index from the example transcripts first if there is none."""
+    import uvicorn
+
+    from rag.index import MANIFEST
+
+    settings = _settings()
+    directory = _index_dir(index)
+    source = build_from or settings.examples_dir
+    if not (directory / MANIFEST).exists():
+        if not source.exists():
+            err.print(f"[red]error:[/red] no index at {directory} and no transcripts at {source} to build one")
+            raise typer.Exit(1)
+        err.print(f"no index at {directory}: building it from {source}")
+        ingest([source], index=directory, model=None, fmt=None, wait=True)
+    os.environ["RAG_INDEX_DIR"] = str(directory)
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=_uvicorn_log_config(settings.log_level),
+        access_log=False,  # the service logs each request itself, as JSON with its request id
+    )
+
+
+def _uvicorn_log_config(level: str) -> dict:
+    """uvicorn's own lines (start-up, errors) as JSON too; the service logs each request itself.
+
+    The formatter is named, not imported: uvicorn loads it with the app (rag never imports api).
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "api.observability.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "uvicorn.error": {"level": level.upper()},
+        },
+    }
+
+
+@app.command()
+@translate_errors
+def mcp(
+    index: IndexOption = None,
+    model: ModelOption = None,
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve streamable HTTP at http://HOST:PORT/mcp, not stdio.")
+    ] = False,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on, with --http.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on, with --http.")] = 8001,
+) -> None:
+    """Serve the MCP tools search_transcripts and get_transcript, over stdio (for desktop clients) or HTTP."""
+    from rag.mcp_server import serve as serve_mcp
+
+    # stdout is the protocol's channel under stdio: nothing else may be printed there
+    serve_mcp(
+        _index_dir(index), model=_model(model), transport="streamable-http" if http else "stdio", host=host, port=port
+    )
