@@ -1,14 +1,16 @@
-"""BM25 lexical scoring (bm25s) over the same passage ids as the vectors."""
+"""BM25 lexical scoring (bm25s) over the same segment ids as the vectors."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
 
 from rag.durable import fsync_tree, install_dir
 from rag.textclean import clean_for_index
@@ -16,14 +18,17 @@ from rag.textclean import clean_for_index
 _STEMMER = Stemmer.Stemmer("english")
 
 
+_TERM = re.compile(r"(?u)\b\w\w+\b")
+_STOPWORDS = frozenset(STOPWORDS_EN)
+
+
+def terms(text: str) -> list[str]:
+    """The stemmed terms of a text, stopwords dropped: what BM25 counts (and highlights match)."""
+    return _STEMMER.stemWords([w for w in _TERM.findall(clean_for_index(text).lower()) if w not in _STOPWORDS])
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(
-        [clean_for_index(t) for t in texts],
-        stopwords="en",
-        stemmer=_STEMMER,
-        return_ids=False,
-        show_progress=False,
-    )
+    return [terms(t) for t in texts]
 
 
 class LexicalIndex:
@@ -48,7 +53,7 @@ class LexicalIndex:
         """Top-k (scores, ids) with a positive score, only among `allowed` ids when given."""
         if self.bm25 is None:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        tokens = tokenize([query])[0]
+        tokens = terms(query)
         mask = None
         if allowed is not None:
             # ids are ascending (built from the store in id order), so positions are a bisection

@@ -12,7 +12,7 @@ import numpy as np
 from rag.errors import InvalidInputError
 from rag.fusion import reciprocal_rank_fusion
 from rag.index import Index
-from rag.lexical import tokenize
+from rag.lexical import terms
 from rag.models import QUESTION, Document, Highlight, HitPart, Passage, SearchHit
 from rag.speaker_directory import Directory
 from rag.store import Filters, StoredSegment
@@ -319,11 +319,11 @@ _SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[\"'”’)\]]*|\n|$)")
 
 def highlight(text: str, query: str) -> Highlight | None:
     """The one or two adjacent sentences sharing the most query terms, with their offsets."""
-    terms = set(tokenize([query])[0])
+    wanted = set(terms(query))
     sentences = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
-    if not terms or not sentences:
+    if not wanted or not sentences:
         return None
-    bags = [set(tokenize([text[s:e]])[0]) & terms for s, e in sentences]
+    bags = [set(terms(text[s:e])) & wanted for s, e in sentences]
     best, best_score = None, 0.0
     for i in range(len(sentences)):
         for j in (i, i + 1):
