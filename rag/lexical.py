@@ -27,6 +27,51 @@ def terms(text: str) -> list[str]:
     return _STEMMER.stemWords([w for w in _TERM.findall(clean_for_index(text).lower()) if w not in _STOPWORDS])
 
 
+# Words that frame a question about a transcript rather than say what it is about ("Summarize the
+# discussion about...", "What did X think about..."): every meeting has them, so they only add noise.
+_FRAMING = frozenset(
+    _STEMMER.stemWords(
+        [
+            "summarize",
+            "summarise",
+            "summary",
+            "discussion",
+            "discussions",
+            "discuss",
+            "discussed",
+            "talk",
+            "talked",
+            "talking",
+            "say",
+            "said",
+            "says",
+            "saying",
+            "think",
+            "thought",
+            "thinks",
+            "opinion",
+            "opinions",
+            "view",
+            "views",
+            "mention",
+            "mentioned",
+            "meeting",
+            "group",
+            "team",
+            "member",
+            "members",
+            "according",
+        ]
+    )
+)
+
+
+def query_terms(question: str) -> list[str]:
+    """A question's terms without its framing words, unless nothing else is left."""
+    all_terms = terms(question)
+    return [t for t in all_terms if t not in _FRAMING] or all_terms
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
     return [terms(t) for t in texts]
 
@@ -53,7 +98,7 @@ class LexicalIndex:
         """Top-k (scores, ids) with a positive score, only among `allowed` ids when given."""
         if self.bm25 is None:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        tokens = terms(query)
+        tokens = query_terms(query)
         mask = None
         if allowed is not None:
             # ids are ascending (built from the store in id order), so positions are a bisection

@@ -22,8 +22,6 @@ MODES = ("hybrid", "dense", "lexical")
 MIN_CANDIDATES = 50
 LEXICAL_WEIGHT = 1.0  # of the BM25 ranking against the dense one in hybrid fusion
 NAMED_SPEAKER_WEIGHT = 1.0  # of the rankings among the speakers a question names
-NEIGHBOUR_WEIGHT = 0.0  # of the mean fused score of a segment's two neighbours
-SAME_DOCUMENT_DECAY = 1.0  # factor on a hit's score for each better hit of the same document
 
 
 @dataclass(frozen=True)
@@ -42,43 +40,10 @@ class SearchResult:
 
 
 def hit_to_dict(hit: SearchHit) -> dict:
+    out = dataclasses.asdict(hit)
     doc = hit.document
-    return {
-        "rank": hit.rank,
-        "score": hit.score,
-        "passage_id": hit.passage_id,
-        "text": hit.text,
-        "speaker": hit.speaker,
-        "canonical_speaker": hit.canonical_speaker,
-        "role": hit.role,
-        "context": hit.context,
-        "document": {"id": doc.id, "title": doc.title, "date": doc.date, "place": doc.place, "source": doc.source},
-        "turn_index": hit.turn_index,
-        "start_char": hit.start_char,
-        "end_char": hit.end_char,
-        "start": hit.start,
-        "end": hit.end,
-        "parts": [
-            {
-                "passage_id": part.passage_id,
-                "speaker": part.speaker,
-                "canonical_speaker": part.canonical_speaker,
-                "role": part.role,
-                "turn_index": part.turn_index,
-                "start_char": part.start_char,
-                "end_char": part.end_char,
-                "text": part.text,
-                "start": part.start,
-                "end": part.end,
-            }
-            for part in hit.parts
-        ],
-        "highlight": (
-            {"text": hit.highlight.text, "start_char": hit.highlight.start_char, "end_char": hit.highlight.end_char}
-            if hit.highlight
-            else None
-        ),
-    }
+    out["document"] = {"id": doc.id, "title": doc.title, "date": doc.date, "place": doc.place, "source": doc.source}
+    return out
 
 
 def search(
@@ -120,12 +85,7 @@ def search(
         if allowed is not None and not len(allowed):
             ranked = []
         else:
-            ranked = _rank(index, query, query_vector, mode, wanted, allowed, named, filters)
-            if NEIGHBOUR_WEIGHT and mode == "hybrid":
-                ranked = _with_neighbours(index, ranked, NEIGHBOUR_WEIGHT)
-            if SAME_DOCUMENT_DECAY < 1.0:
-                ranked = _diversified(index, ranked, SAME_DOCUMENT_DECAY)
-            ranked = ranked[: 3 * wanted]
+            ranked = _rank(index, query, query_vector, mode, wanted, allowed, named, filters)[: 3 * wanted]
         segments = index.store.segments([sid for sid, _ in ranked])
         ranked = _answers_over_echoes(index, ranked, segments, allowed)
         segments.update(index.store.segments([sid for sid, _ in ranked if sid not in segments]))
@@ -169,32 +129,6 @@ def _rank(
             rankings.append([i for i, _ in _lexical(index, query, n, scope)])
             weights.append(weight * (LEXICAL_WEIGHT if mode == "hybrid" else 1.0))
     return reciprocal_rank_fusion(rankings, weights)
-
-
-def _with_neighbours(index: Index, ranked: list[tuple[int, float]], weight: float) -> list[tuple[int, float]]:
-    """Add to each segment's score part of its neighbours': a discussion spans several segments."""
-    score = dict(ranked)
-    doc_of = index.store.segment_documents(list(score))
-    out = []
-    for sid, own in ranked:
-        near = sum(score.get(n, 0.0) for n in (sid - 1, sid + 1) if doc_of.get(n, "") == doc_of.get(sid))
-        out.append((sid, own + weight * near / 2))
-    return sorted(out, key=lambda pair: -pair[1])
-
-
-def _diversified(index: Index, ranked: list[tuple[int, float]], decay: float) -> list[tuple[int, float]]:
-    """Re-rank greedily, each further hit from a document already listed counting `decay` times less."""
-    doc_of = index.store.segment_documents([sid for sid, _ in ranked])
-    pending = list(ranked)
-    listed: dict[str, int] = {}
-    out = []
-    while pending:
-        best = max(range(len(pending)), key=lambda i: pending[i][1] * decay ** listed.get(doc_of.get(pending[i][0]), 0))
-        sid, score = pending.pop(best)
-        doc = doc_of.get(sid)
-        out.append((sid, score * decay ** listed.get(doc, 0)))
-        listed[doc] = listed.get(doc, 0) + 1
-    return out
 
 
 def _dense(index: Index, vector: np.ndarray | None, n: int, scope: np.ndarray | None) -> list[tuple[int, float]]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.fusion import reciprocal_rank_fusion
+from rag.fusion import RRF_K, reciprocal_rank_fusion
 
 
-def _oracle(rankings, weights, k=60):
+def _oracle(rankings, weights, k=RRF_K):
     ids = sorted({i for r in rankings for i in r})
     scores = np.zeros(len(ids))
     for ranking, weight in zip(rankings, weights, strict=True):
