@@ -165,7 +165,13 @@ def write_collection(base: list, directory: Path, size: int) -> dict:
         with store.transaction() as db:
             for prepared, ids in pending:
                 store.replace_document(
-                    db, prepared.doc, prepared.content_hash, prepared.transcript, prepared.passages, prepared.vectors, ids
+                    db,
+                    prepared.doc,
+                    prepared.content_hash,
+                    prepared.transcript,
+                    prepared.passages,
+                    prepared.vectors,
+                    ids,
                 )
         pending.clear()
 
@@ -197,12 +203,41 @@ def write_collection(base: list, directory: Path, size: int) -> dict:
     }
 
 
+def rederive(directory: Path) -> dict:
+    """Drop the derived FAISS and BM25 files and rebuild them from the store with the code that runs this."""
+    import shutil
+
+    from rag.index import Index
+
+    manifest_path = directory / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for path in directory.iterdir():
+        if path.name.startswith(("vectors-", "lexical-")):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    manifest.update(generation=-1, files={})
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    started = time.perf_counter()
+    index = Index.open(directory)
+    kind = getattr(index.vectors, "describe", lambda: {"kind": "flat"})()
+    return {
+        "directory": str(directory),
+        "passages": len(index.vectors),
+        "vectors": kind,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rederive", type=Path, nargs="*", help="collection directories to rebuild FAISS and BM25 in")
     parser.add_argument("--sizes", default="20k,100k,1m", help="comma-separated: 20k, 100k, 1m")
     parser.add_argument("--out", type=Path, default=CACHE / "collections")
     parser.add_argument("--base-passages", type=int, default=20_000)
     args = parser.parse_args(argv)
+    if args.rederive:
+        for directory in args.rederive:
+            print(json.dumps(rederive(directory)))
+        return
     base = build_base(args.base_passages)
     print(f"base: {len(base)} documents, {sum(len(d.passages) for d in base)} passages", file=sys.stderr)
     for name in args.sizes.split(","):

@@ -117,8 +117,12 @@ def http(target: Path, levels: list[int], duration: float, log: Path) -> dict:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    return {"command": "CONFIG=... " + " ".join(cmd[1:]), "cold_start_s": round(cold, 2), "peak_rss_mb": rss,
-            "levels": levels_out}
+    return {
+        "command": "CONFIG=... " + " ".join(cmd[1:]),
+        "cold_start_s": round(cold, 2),
+        "peak_rss_mb": rss,
+        "levels": levels_out,
+    }
 
 
 def ratios(ours: dict, peer: dict) -> dict:
@@ -161,8 +165,16 @@ def main(argv: list[str] | None = None) -> None:
     }
     if args.inproc:
         child = subprocess.run(
-            [PY, "-m", "bench.peer", "--collection", str(args.collection), "--inproc", str(args.inproc)]
-            + ["--child-inproc"],
+            [
+                PY,
+                "-m",
+                "bench.peer",
+                "--collection",
+                str(args.collection),
+                "--inproc",
+                str(args.inproc),
+                "--child-inproc",
+            ],
             cwd=ROOT,
             capture_output=True,
             text=True,

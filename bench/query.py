@@ -36,9 +36,8 @@ PY = sys.executable
 
 
 def machine() -> dict:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?"
-    )
+    with open("/proc/cpuinfo") as handle:
+        cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "?")
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -175,8 +174,21 @@ def load_levels(port: int, levels: list[int], duration: float, style: str) -> li
     offset = 0
     for c in levels:
         result = subprocess.run(
-            [PY, "-m", "bench.load", "--port", str(port), "--concurrency", str(c), "--duration", str(duration)]
-            + ["--style", style, "--offset", str(offset)],
+            [
+                PY,
+                "-m",
+                "bench.load",
+                "--port",
+                str(port),
+                "--concurrency",
+                str(c),
+                "--duration",
+                str(duration),
+                "--style",
+                style,
+                "--offset",
+                str(offset),
+            ],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -239,8 +251,18 @@ def main(argv: list[str] | None = None) -> None:
     }
     if args.inproc:
         child = subprocess.run(
-            [PY, "-m", "bench.query", "--collection", str(args.collection), "--label", args.label]
-            + ["--inproc", str(args.inproc), "--child-inproc"],
+            [
+                PY,
+                "-m",
+                "bench.query",
+                "--collection",
+                str(args.collection),
+                "--label",
+                args.label,
+                "--inproc",
+                str(args.inproc),
+                "--child-inproc",
+            ],
             cwd=ROOT,
             env={**os.environ, **env},
             capture_output=True,

@@ -89,12 +89,14 @@ class MicroBatcher(Generic[T, R]):
         max_wait_ms: float = 0.0,
         name: str = "micro-batcher",
         on_start: Callable[[], None] | None = None,
+        idle_exit_s: float = 30.0,
     ):
         self.fn = fn
         self.max_batch = max(1, max_batch)
         self.max_wait = max(0.0, max_wait_ms) / 1000
         self.name = name
         self.on_start = on_start
+        self.idle_exit_s = idle_exit_s
         self._pending: list[_Slot] = []
         self._cond = threading.Condition()
         self._worker: threading.Thread | None = None
@@ -114,10 +116,16 @@ class MicroBatcher(Generic[T, R]):
             raise slot.error
         return slot.result  # type: ignore[return-value]
 
-    def _take(self) -> list[_Slot]:
+    def _take(self) -> list[_Slot] | None:
+        """The next batch; None when idle for `idle_exit_s` (the worker ends; a later call starts one)."""
         with self._cond:
+            idle_until = time.monotonic() + self.idle_exit_s
             while not self._pending:
-                self._cond.wait()
+                left = idle_until - time.monotonic()
+                if left <= 0:
+                    self._worker = None
+                    return None
+                self._cond.wait(left)
             if self.max_wait and len(self._pending) < self.max_batch:
                 deadline = time.monotonic() + self.max_wait
                 while len(self._pending) < self.max_batch:
@@ -134,6 +142,8 @@ class MicroBatcher(Generic[T, R]):
             self.on_start()
         while True:
             batch = self._take()
+            if batch is None:
+                return
             try:
                 results = self.fn([s.item for s in batch])
                 if len(results) != len(batch):

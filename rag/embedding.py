@@ -156,7 +156,7 @@ class Embedder:
         return [len(ids) for ids in encoded["input_ids"]]
 
     def _any_onnx(self):
-        for key, encoder in self._onnx.items():
+        for _key, encoder in self._onnx.items():
             if encoder is not None:
                 return encoder
         if self.passage_backend == "onnx":

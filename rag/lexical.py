@@ -80,8 +80,10 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
-        ids = np.load(directory / "ids.npy", allow_pickle=False)
+        # memory-mapped: start-up reads nothing but the headers, and the page cache is shared between
+        # processes; a question touches only its terms' postings
+        ids = np.load(directory / "ids.npy", allow_pickle=False, mmap_mode="r")
         bm25 = None
         if len(ids):
-            bm25 = bm25s.BM25.load(str(directory), mmap=False, show_progress=False)
+            bm25 = bm25s.BM25.load(str(directory), mmap=True, show_progress=False)
         return cls(ids, bm25)

@@ -173,7 +173,7 @@ def test_kinds_survive_save_and_memory_mapped_load_and_writes(tmp_path: Path, re
 
 def test_an_empty_index_searches_to_nothing():
     index = VectorIndex.empty(4)
-    scores, found = index.search(np.ones(4, dtype=np.float32) / 2, 5)
+    _scores, found = index.search(np.ones(4, dtype=np.float32) / 2, 5)
     assert (found == -1).all()
 
 
