@@ -85,7 +85,7 @@ def inproc(collection: Path, n: int) -> dict:
         vectors.append(v)
     out = {
         "passages": len(index.vectors),
-        "vector_index": index.manifest.get("vector_index", index.manifest.get("index_type")),
+        "vector_index": _describe(index),
         "open_seconds": round(opened, 2),
         "embed": pct(embed),
         "vector_search": pct(dense),
@@ -100,6 +100,14 @@ def inproc(collection: Path, n: int) -> dict:
     except ImportError:
         pass
     return out
+
+
+def _describe(index) -> str:
+    describe = getattr(index.vectors, "describe", None)
+    if describe is None:
+        return index.manifest.get("index_type", "flat-ip")
+    d = describe()
+    return d["kind"] + (f" nlist {d['nlist']} nprobe {d['nprobe']}" if "nlist" in d else "")
 
 
 def recall(index, queries: np.ndarray, k: int = 10) -> float:

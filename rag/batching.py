@@ -4,11 +4,11 @@
 does the same); `QueryEncoder` is the cache in front of the batcher; `MicroBatcher` is the general
 mechanism: calls from many threads, one worker thread, each call's item joins the next batch.
 
-Batching costs a lone caller nothing: when the worker is idle a call is run at once, as a batch of one.
-While the worker is busy, calls queue; the next batch takes all of them (up to `max_batch`), so under
-load the batch size grows with the number of waiting callers and the per-question cost falls. A
-positive `max_wait_ms` makes the worker wait that long for company after the first call of a batch
-(more batching, more latency at low load); the default is 0.
+Batching costs a lone caller nothing: when no batch is running a call is run at once, on the caller's
+own thread, as a batch of one. While a batch runs, calls queue; the next batch takes all of them (up to
+`max_batch`), so under load the batch size grows with the number of waiting callers and the cost per
+question falls. A positive `max_wait_ms` makes the leader of a batch wait that long for company (more
+batching, more latency at low load); the default is 0.
 
 Settings (environment, read when the encoder is made): `RAG_QUERY_CACHE_SIZE` (questions kept, default
 1024; 0 turns the cache off), `RAG_QUERY_BATCH` (largest batch, default 32), `RAG_QUERY_BATCH_WAIT_MS`
@@ -70,15 +70,18 @@ class _Slot:
         self.item = item
         self.result = None
         self.error: BaseException | None = None
-        self.done = threading.Event()
+        self.done = False
 
 
 class MicroBatcher(Generic[T, R]):
     """`batcher(item)` from any thread returns `fn([... item ...])[i]` for its own item.
 
-    `fn` takes a list of items and returns one result per item, in order; it runs on the batcher's
-    worker thread (started on first use), so thread-local settings made there (ONNX Runtime, FAISS
-    OpenMP) stay with it. An exception in `fn` is raised in every caller of that batch.
+    `fn` takes a list of items and returns one result per item, in order. There is no worker thread:
+    the first caller to find the batcher idle becomes the leader and runs the batch on its own thread
+    (so a lone caller pays no hand-over between threads); callers arriving meanwhile wait, and when the
+    batch is done one of those still waiting leads the next batch with all of them. Settings that
+    libraries keep per thread (FAISS's OpenMP count) must therefore be made inside `fn`. An exception in
+    `fn` is raised in every caller of that batch.
     """
 
     def __init__(
@@ -88,18 +91,14 @@ class MicroBatcher(Generic[T, R]):
         max_batch: int = 32,
         max_wait_ms: float = 0.0,
         name: str = "micro-batcher",
-        on_start: Callable[[], None] | None = None,
-        idle_exit_s: float = 30.0,
     ):
         self.fn = fn
         self.max_batch = max(1, max_batch)
         self.max_wait = max(0.0, max_wait_ms) / 1000
         self.name = name
-        self.on_start = on_start
-        self.idle_exit_s = idle_exit_s
         self._pending: list[_Slot] = []
         self._cond = threading.Condition()
-        self._worker: threading.Thread | None = None
+        self._busy = False
         self.batches = 0
         self.items = 0
 
@@ -107,57 +106,51 @@ class MicroBatcher(Generic[T, R]):
         slot = _Slot(item)
         with self._cond:
             self._pending.append(slot)
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._run, name=self.name, daemon=True)
-                self._worker.start()
-            self._cond.notify()
-        slot.done.wait()
+            while not slot.done:
+                if self._busy:
+                    self._cond.wait()
+                    continue
+                self._busy = True
+                batch = self._take()
+                self._cond.release()
+                try:
+                    self._run(batch)
+                finally:
+                    self._cond.acquire()
+                    self._busy = False
+                    self._cond.notify_all()
         if slot.error is not None:
             raise slot.error
         return slot.result  # type: ignore[return-value]
 
-    def _take(self) -> list[_Slot] | None:
-        """The next batch; None when idle for `idle_exit_s` (the worker ends; a later call starts one)."""
-        with self._cond:
-            idle_until = time.monotonic() + self.idle_exit_s
-            while not self._pending:
-                left = idle_until - time.monotonic()
+    def _take(self) -> list[_Slot]:
+        """Called with the lock held: the next batch, after waiting up to max_wait for company."""
+        if self.max_wait and len(self._pending) < self.max_batch:
+            deadline = time.monotonic() + self.max_wait
+            while len(self._pending) < self.max_batch:
+                left = deadline - time.monotonic()
                 if left <= 0:
-                    self._worker = None
-                    return None
+                    break
                 self._cond.wait(left)
-            if self.max_wait and len(self._pending) < self.max_batch:
-                deadline = time.monotonic() + self.max_wait
-                while len(self._pending) < self.max_batch:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._cond.wait(left)
-            batch = self._pending[: self.max_batch]
-            del self._pending[: self.max_batch]
-            return batch
+        batch = self._pending[: self.max_batch]
+        del self._pending[: self.max_batch]
+        return batch
 
-    def _run(self) -> None:
-        if self.on_start:
-            self.on_start()
-        while True:
-            batch = self._take()
-            if batch is None:
-                return
-            try:
-                results = self.fn([s.item for s in batch])
-                if len(results) != len(batch):
-                    raise RuntimeError(f"{self.name}: {len(results)} results for {len(batch)} items")
-                for slot, result in zip(batch, results, strict=True):
-                    slot.result = result
-            except BaseException as exc:  # every caller of the batch gets it
-                for slot in batch:
-                    slot.error = exc
-            finally:
-                self.batches += 1
-                self.items += len(batch)
-                for slot in batch:
-                    slot.done.set()
+    def _run(self, batch: list[_Slot]) -> None:
+        try:
+            results = self.fn([s.item for s in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{self.name}: {len(results)} results for {len(batch)} items")
+            for slot, result in zip(batch, results, strict=True):
+                slot.result = result
+        except BaseException as exc:  # every caller of the batch gets it
+            for slot in batch:
+                slot.error = exc
+        finally:
+            self.batches += 1
+            self.items += len(batch)
+            for slot in batch:
+                slot.done = True
 
 
 def _int_setting(name: str, default: int) -> int:

@@ -151,7 +151,7 @@ class VectorIndex:
         ivf = faiss.IndexIVFScalarQuantizer(
             quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
         )
-        ivf.train(_sample(vectors, 32 * nlist))
+        ivf.train(_sample(vectors, 40 * nlist))
         ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
         return cls(ivf)._added(ids, vectors)
 
@@ -232,12 +232,11 @@ class VectorIndex:
         if batcher is None:
             from rag.batching import MicroBatcher
 
-            batcher = self._batcher = MicroBatcher(
-                self._search_many, max_batch=64, name="vector-search", on_start=_set_threads
-            )
+            batcher = self._batcher = MicroBatcher(self._search_many, max_batch=64, name="vector-search")
         return batcher((query, k))
 
     def _search_many(self, items: list[tuple[np.ndarray, int]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        _set_threads()  # the leading caller's thread runs the batch
         queries = np.stack([q for q, _ in items])
         scores, ids = self.index.search(queries, max(k for _, k in items))
         return [(scores[i : i + 1, :k], ids[i : i + 1, :k]) for i, (_, k) in enumerate(items)]
@@ -247,7 +246,7 @@ class VectorIndex:
         held = self.ids()
         present = np.unique(allowed)
         present = present[np.isin(present, held, assume_unique=True)]
-        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        scores = np.full((len(queries), k), np.finfo(np.float32).min, dtype=np.float32)  # as FAISS pads
         ids = np.full((len(queries), k), -1, dtype=np.int64)
         if not len(present):
             return scores, ids
