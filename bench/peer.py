@@ -109,7 +109,7 @@ def http(target: Path, levels: list[int], duration: float, log: Path) -> dict:
             cold = wait_first_answer(port, proc, started, lambda p: get_search(p, "What was said about the budget?"))
             for i in range(30):
                 get_search(port, f"warm-up question number {i} about housing")
-            levels_out = load_levels(port, levels, duration, "txtai")
+            levels_out = load_levels(port, levels, duration, "txtai", proc.pid)
             rss = tree_hwm_mb(proc.pid)
         finally:
             proc.terminate()

@@ -67,21 +67,25 @@ def inproc(collection: Path, n: int) -> dict:
     for q in qs[-20:]:  # warm-up on questions not measured
         search(index, q, k=10)
     embed, dense, lexical, total = [], [], [], []
+    cpu: dict[str, list[float]] = {"embed": [], "vector_search": [], "lexical_search": [], "search_total": []}
     vectors = []
+    clock, cpu_clock = time.perf_counter, time.thread_time  # wall, and this thread's CPU (robust to load)
     for q in qs[:n]:
-        t0 = time.perf_counter()
+        t0, c0 = clock(), cpu_clock()
         v = embedder.encode_query(q)
-        t1 = time.perf_counter()
+        t1, c1 = clock(), cpu_clock()
         index.vectors.search(v, 50)
-        t2 = time.perf_counter()
+        t2, c2 = clock(), cpu_clock()
         index.lexical.search(q, 50)
-        t3 = time.perf_counter()
+        t3, c3 = clock(), cpu_clock()
         search(index, q, k=10)
-        t4 = time.perf_counter()
+        t4, c4 = clock(), cpu_clock()
         embed.append(t1 - t0)
         dense.append(t2 - t1)
         lexical.append(t3 - t2)
         total.append(t4 - t3)
+        for key, value in zip(cpu, (c1 - c0, c2 - c1, c3 - c2, c4 - c3), strict=True):
+            cpu[key].append(value)
         vectors.append(v)
     out = {
         "passages": len(index.vectors),
@@ -92,6 +96,7 @@ def inproc(collection: Path, n: int) -> dict:
         "lexical_search": pct(lexical),
         "search_total": pct(total),
         "recall_at_10": recall(index, np.asarray(vectors)),
+        "cpu_p50_ms": {key: round(float(np.percentile(v, 50)) * 1000, 3) for key, v in cpu.items()},
     }
     try:
         import resource
@@ -177,10 +182,27 @@ def tree_hwm_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
-def load_levels(port: int, levels: list[int], duration: float, style: str) -> list[dict]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (all its threads) and its children processes, in seconds."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def load_levels(port: int, levels: list[int], duration: float, style: str, pid: int | None = None) -> list[dict]:
     out = []
     offset = 0
     for c in levels:
+        cpu_before = cpu_seconds(pid) if pid else None
         result = subprocess.run(
             [
                 PY,
@@ -203,6 +225,9 @@ def load_levels(port: int, levels: list[int], duration: float, style: str) -> li
             check=True,
         )
         level = json.loads(result.stdout.strip().splitlines()[-1])
+        if pid and level["requests"]:
+            # the server's CPU per request: what it would sustain on idle cores is ~cores / this
+            level["server_cpu_ms_per_request"] = round((cpu_seconds(pid) - cpu_before) * 1000 / level["requests"], 2)
         out.append(level)
         offset += 97  # a different slice of questions at each level
         print(f"  c={c}: {level}", file=sys.stderr, flush=True)
@@ -220,7 +245,7 @@ def http(collection: Path, levels: list[int], duration: float, env: dict, log: P
             cold = wait_first_answer(port, proc, started, lambda p: post_search(p, "What was said about the budget?"))
             for i in range(30):  # warm-up
                 post_search(port, f"warm-up question number {i} about housing")
-            levels_out = load_levels(port, levels, duration, "rag")
+            levels_out = load_levels(port, levels, duration, "rag", proc.pid)
             rss = tree_hwm_mb(proc.pid)
         finally:
             proc.terminate()

@@ -2,17 +2,21 @@
 
 `encode_query(embedder, text)` is what the search path calls for a question's vector (`Embedder.encode_query`
 does the same); `QueryEncoder` is the cache in front of the batcher; `MicroBatcher` is the general
-mechanism: calls from many threads, one worker thread, each call's item joins the next batch.
+mechanism: calls from many threads, each call's item joining the next batch, run by one of the callers.
 
 Batching costs a lone caller nothing: when no batch is running a call is run at once, on the caller's
-own thread, as a batch of one. While a batch runs, calls queue; the next batch takes all of them (up to
+own thread, as a batch of one. While batches run, calls queue; the next batch takes all of them (up to
 `max_batch`), so under load the batch size grows with the number of waiting callers and the cost per
-question falls. A positive `max_wait_ms` makes the leader of a batch wait that long for company (more
-batching, more latency at low load); the default is 0.
+question falls (for this model on one core: 5.4 ms alone, 3.5 ms in a batch of 16 of the same length).
+A positive `max_wait_ms` makes the leader of a batch wait that long for company (more batching, more
+latency at low load); the default is 0.
 
 Settings (environment, read when the encoder is made): `RAG_QUERY_CACHE_SIZE` (questions kept, default
 1024; 0 turns the cache off), `RAG_QUERY_BATCH` (largest batch, default 32), `RAG_QUERY_BATCH_WAIT_MS`
-(default 0).
+(default 0), `RAG_QUERY_BATCHES` (batches embedded at once, default: the number of cores). Real
+questions differ in length, and a batch costs its size times its longest question, so the encoder splits
+a batch into groups of similar length (rag.onnx_embed); on a mixed stream that saves ~12% of the
+embedding CPU, so running a batch on each core matters more than making batches large.
 """
 
 from __future__ import annotations
@@ -77,9 +81,10 @@ class MicroBatcher(Generic[T, R]):
     """`batcher(item)` from any thread returns `fn([... item ...])[i]` for its own item.
 
     `fn` takes a list of items and returns one result per item, in order. There is no worker thread:
-    the first caller to find the batcher idle becomes the leader and runs the batch on its own thread
-    (so a lone caller pays no hand-over between threads); callers arriving meanwhile wait, and when the
-    batch is done one of those still waiting leads the next batch with all of them. Settings that
+    a caller that finds fewer than `max_concurrent` batches running becomes a leader and runs a batch of
+    what is waiting on its own thread (so a lone caller pays no hand-over between threads); callers
+    arriving meanwhile wait, and when a batch is done one of those still waiting leads the next batch
+    with all of them. Settings that
     libraries keep per thread (FAISS's OpenMP count) must therefore be made inside `fn`. An exception in
     `fn` is raised in every caller of that batch.
     """
@@ -90,15 +95,17 @@ class MicroBatcher(Generic[T, R]):
         *,
         max_batch: int = 32,
         max_wait_ms: float = 0.0,
+        max_concurrent: int = 1,
         name: str = "micro-batcher",
     ):
         self.fn = fn
         self.max_batch = max(1, max_batch)
+        self.max_concurrent = max(1, max_concurrent)
         self.max_wait = max(0.0, max_wait_ms) / 1000
         self.name = name
         self._pending: list[_Slot] = []
         self._cond = threading.Condition()
-        self._busy = False
+        self._running = 0
         self.batches = 0
         self.items = 0
 
@@ -107,17 +114,17 @@ class MicroBatcher(Generic[T, R]):
         with self._cond:
             self._pending.append(slot)
             while not slot.done:
-                if self._busy:
-                    self._cond.wait()
+                if self._running >= self.max_concurrent or slot not in self._pending:
+                    self._cond.wait()  # a batch is running (or has taken this call): wait for it
                     continue
-                self._busy = True
+                self._running += 1
                 batch = self._take()
                 self._cond.release()
                 try:
                     self._run(batch)
                 finally:
                     self._cond.acquire()
-                    self._busy = False
+                    self._running -= 1
                     self._cond.notify_all()
         if slot.error is not None:
             raise slot.error
@@ -180,6 +187,7 @@ class QueryEncoder:
             self._encode_batch,
             max_batch=_int_setting("RAG_QUERY_BATCH", 32) if max_batch is None else max_batch,
             max_wait_ms=wait,
+            max_concurrent=_int_setting("RAG_QUERY_BATCHES", os.cpu_count() or 1),
             name="query-embedding",
         )
 

@@ -203,7 +203,8 @@ class OnnxEncoder:
         self.counter.no_padding()
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_seq_length)
-        self.tokenizer.enable_padding(pad_id=int(meta["pad_id"]), pad_token=meta["pad_token"])
+        self.tokenizer.no_padding()  # padded here, per group of similar lengths
+        self.pad_id = int(meta["pad_id"])
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
@@ -220,10 +221,34 @@ class OnnxEncoder:
         return [len(e.ids) for e in self.counter.encode_batch(list(texts), add_special_tokens=False)]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors, one row per text, in order.
+
+        Texts are run in groups of similar token counts: a batch costs its size times its longest
+        text, so one long question padded with fifteen short ones would cost sixteen long ones.
+        """
         encoded = self.tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64)}
-        if "token_type_ids" in self.input_names:
-            feeds["token_type_ids"] = np.array([e.type_ids for e in encoded], dtype=np.int64)
-        vectors = self.session.run(None, feeds)[0]
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        out = np.empty((len(encoded), self.dimension), dtype=np.float32)
+        for group in length_groups([len(e.ids) for e in encoded]):
+            width = max(len(encoded[i].ids) for i in group)
+            ids = np.full((len(group), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(group), width), dtype=np.int64)
+            for row, i in enumerate(group):
+                n = len(encoded[i].ids)
+                ids[row, :n] = encoded[i].ids
+                mask[row, :n] = 1
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self.input_names:
+                feeds["token_type_ids"] = np.zeros_like(ids)
+            out[group] = self.session.run(None, feeds)[0]
+        return out
+
+
+def length_groups(lengths: Sequence[int], *, slack: float = 1.25, extra: int = 8, most: int = 64) -> list[list[int]]:
+    """Positions grouped by similar length: within a group the longest is at most slack * shortest + extra."""
+    groups: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if groups and len(groups[-1]) < most and lengths[i] <= slack * lengths[groups[-1][0]] + extra:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
