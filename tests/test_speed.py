@@ -270,3 +270,31 @@ def test_lru_cache_evicts_the_least_recently_used():
     off: LRUCache[str, int] = LRUCache(0)
     off.put("a", 1)
     assert off.get("a") is None
+
+
+# ---------------------------------------------------------------------------------------------- BM25
+
+
+def test_tokenize_gives_the_tokens_bm25s_gives(real_texts):
+    import bm25s
+
+    from rag.lexical import _STEMMER, tokenize
+    from rag.textclean import clean_for_index
+
+    texts = [*real_texts[:500], "", "Don't -- e-mail 3,000 km² naïve café ÉTÉ", "we 're {vocalsound} ok"]
+    expected = bm25s.tokenize(
+        [clean_for_index(t) for t in texts], stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
+    )
+    assert tokenize(texts) == expected
+
+
+def test_bm25_ranks_by_score_then_id_and_ties_are_stable():
+    from rag.lexical import LexicalIndex
+
+    texts = ["harbour seals returned", "harbour seals returned", "the harbour", "seals", "nothing here"] * 3
+    index = LexicalIndex.build(np.arange(10, 10 + len(texts)), texts)
+    scores, ids = index.search("harbour seals", 4)
+    assert ids.tolist() == [10, 11, 15, 16]  # four equal best scores: the smallest ids
+    assert np.all(np.diff(scores) <= 0)
+    scores, ids = index.search("harbour seals", 4, allowed=np.array([11, 12, 13, 24]))
+    assert set(ids.tolist()) <= {11, 12, 13} and ids[0] == 11
