@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nprobe", default="8,16,32,64,128")
     parser.add_argument("--questions", type=int, default=300)
     parser.add_argument("--label", default="after")
+    parser.add_argument("--existing", action="store_true", help="the collection's own index, at each nprobe")
     args = parser.parse_args(argv)
 
     from rag.embedding import Embedder
@@ -65,7 +66,18 @@ def main(argv: list[str] | None = None) -> None:
         out["kinds"].append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
 
-    for kind in args.kinds.split(","):
+    if args.existing:
+        from rag.index import Index
+
+        index = Index.open(args.collection).vectors
+        default = index.nprobe
+        for nprobe in sorted({*(int(x) for x in args.nprobe.split(",")), default or 0} - {0}):
+            index.nprobe = nprobe
+            measure(index, index.kind, nprobe=nprobe, default=nprobe == default)
+        if default is None:
+            measure(index, index.kind)
+        args.kinds = ""
+    for kind in filter(None, args.kinds.split(",")):
         started = time.perf_counter()
         index = VectorIndex.build(matrix.shape[1], ids, matrix, kind=kind)
         built = round(time.perf_counter() - started, 1)

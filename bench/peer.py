@@ -99,7 +99,8 @@ def get_search(port: int, question: str) -> int:
 
 def http(target: Path, levels: list[int], duration: float, log: Path) -> dict:
     config = target.parent / f"{target.name}.yml"
-    config.write_text(f"path: {target}\nwritable: false\n")
+    # "embeddings:" turns on its search routes; "path" loads the saved index
+    config.write_text(f"path: {target}\nwritable: false\nembeddings:\n")
     port = free_port()
     cmd = [PY, "-m", "uvicorn", "txtai.api:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     with open(log, "w") as errors:

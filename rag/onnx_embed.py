@@ -30,7 +30,7 @@ import numpy as np
 
 from rag.errors import RagError
 
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 FP32 = "model.onnx"
 INT8 = "model-int8.onnx"
 
@@ -164,11 +164,19 @@ def export(model_dir: Path, target: Path) -> None:
 
 
 def quantize(target: Path) -> None:
-    """Dynamic int8 quantisation of model.onnx (weights int8, activations quantised at run time)."""
+    """Dynamic int8 quantisation of model.onnx: matrix products only, weights per output channel.
+
+    Measured on 300 real questions against the 20k collection (bench/README.md): ONNX Runtime's default
+    (every op, one scale per tensor, the embedding table too) moves questions to cosine 0.965 (top-10
+    overlap 0.77); per-channel scales on MatMul only keep cosine 0.994 (overlap 0.89) at the same speed,
+    about 2.2x faster than fp32.
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target / f".{INT8}.tmp"
-    quantize_dynamic(str(target / FP32), str(tmp), weight_type=QuantType.QInt8)
+    quantize_dynamic(
+        str(target / FP32), str(tmp), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+    )
     os.replace(tmp, target / INT8)
 
 

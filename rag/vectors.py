@@ -56,12 +56,14 @@ def ivf_lists(n: int) -> int:
 
 
 def default_nprobe(nlist: int) -> int:
-    """Lists probed per question: a quarter, measured for recall@10 >= 0.98 with real questions.
+    """Lists probed per question, measured with real questions (bench/README.md, bench.kinds).
 
     Questions sit far from passages (cosine ~0.5), between the lists' centroids, so IVF has to probe a
-    large share; at 100k vectors a quarter gives 0.98 at 1/8 of the exact search time (bench/README.md).
+    large share: at 100k vectors (1024 lists) 3/8 of them give recall@10 0.987 (1/4: 0.982) at a fifth
+    of the exact search's time; at 1M (4096 lists) recall is 0.978 from 1/4 on, bounded by the 8-bit
+    codes among near-duplicates rather than by probing, so more lists only cost time.
     """
-    return max(1, min(nlist, nlist // 4))
+    return max(1, min(nlist, nlist * 3 // 8 if nlist <= 2048 else nlist // 4))
 
 
 def _faiss_threads() -> int:
@@ -78,6 +80,12 @@ def _set_threads() -> None:
         _local.threads = wanted
 
 
+def _parallel_mode(index: faiss.Index) -> None:
+    """With several FAISS threads, one question's lists are split between them (else only questions are)."""
+    if isinstance(index, faiss.IndexIVF) and _faiss_threads() > 1:
+        index.parallel_mode = 1
+
+
 class VectorIndex:
     """Passage vectors; ids are the store's passage ids."""
 
@@ -92,6 +100,7 @@ class VectorIndex:
         self.index = index
         self._inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
         self._ivf = isinstance(self._inner, faiss.IndexIVF)
+        _parallel_mode(self._inner)
         self._ids: np.ndarray | None = None  # sorted ids, made when a filtered search needs them
 
     def ids(self) -> np.ndarray:

@@ -86,7 +86,7 @@ def test_int8_questions_stay_close_to_the_model(embedder):
     int8 = Embedder(backend="onnx-int8")
     for question in QUESTIONS[:3]:
         cosine = float(int8.encode_queries([question])[0] @ embedder.encode_queries([question])[0])
-        assert 0.95 <= cosine < 1.0001
+        assert 0.98 <= cosine < 1.0001  # per-channel MatMul quantisation: ~0.994 on real questions
 
 
 def test_torch_bf16_passages_agree_with_fp32(torch_embedder):
