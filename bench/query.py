@@ -96,12 +96,17 @@ def inproc(collection: Path, n: int) -> dict:
         "vector_search": pct(dense),
         "lexical_search": pct(lexical),
         "search_total": pct(total),
-        "recall_at_10": recall(index, embedder.encode_queries(qs[:400])),
+        "recall_at_10": recall(index, _embed_all(embedder, qs[:400])),
         "recall_questions": len(qs[:400]),
         "cpu_p50_ms": {key: round(float(np.percentile(v, 50)) * 1000, 3) for key, v in cpu.items()},
         "peak_rss_mb": rss_mb,
     }
     return out
+
+
+def _embed_all(embedder, texts: list[str]) -> np.ndarray:
+    many = getattr(embedder, "encode_queries", None)  # older code has only encode_query
+    return many(texts) if many else np.stack([embedder.encode_query(t) for t in texts])
 
 
 def _describe(index) -> str:
