@@ -39,8 +39,9 @@ def fmt(value, unit: str = "") -> str:
 def table(labels: list[str]) -> str:
     rows = [
         "| run | passages | vector index | embed p50 / p99 | vector search p50 | BM25 p50 | search() p50 / p99"
-        " | HTTP c=1 p50 / p99 | c=4 req/s | c=16 req/s (p99) | cold start | peak RSS | load avg |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        " | HTTP c=1 p50 / p99 | c=4 req/s | c=16 req/s (p99) | server CPU/request | cold start | peak RSS"
+        " | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label in labels:
         results = load(label)
@@ -62,19 +63,24 @@ def table(labels: list[str]) -> str:
                 f" | {fmt(c1 and c1['p50_ms'])} / {fmt(c1 and c1['p99_ms'])} ms"
                 f" | {fmt(c4 and c4['rps'])}"
                 f" | {fmt(c16 and c16['rps'])} ({fmt(c16 and c16['p99_ms'])} ms)"
+                f" | {fmt(c16 and c16.get('server_cpu_ms_per_request'), ' ms')}"
                 f" | {fmt(http.get('cold_start_s'), ' s')} | {fmt(http.get('peak_rss_mb'), ' MB')} | {loads} |"
             )
     return "\n".join(rows)
 
 
 def ingest_table(labels: list[str]) -> str:
-    rows = ["| run | passages (150 words, ~200 tokens) | passages/s | model load | load avg |", "|---|---|---|---|---|"]
+    rows = [
+        "| run | passages (150 words, ~200 tokens) | passages/s | CPU per passage | model load | load avg |",
+        "|---|---|---|---|---|---|",
+    ]
     for label in labels:
         r = load(label).get("ingest")
         if r:
             loads = f"{r['machine_before']['load_average'][0]:.1f}–{r['machine_after']['load_average'][0]:.1f}"
             rows.append(
-                f"| {label} {r.get('env') or ''} | {r['passages']} | {r['passages_per_s']} | {r['model_load_s']} s"
+                f"| {label} {r.get('env') or ''} | {r['passages']} | {r['passages_per_s']}"
+                f" | {fmt(r.get('cpu_ms_per_passage'), ' ms')} | {r['model_load_s']} s"
                 f" | {loads} |"
             )
     return "\n".join(rows)
@@ -88,8 +94,8 @@ def peer_table(peer: str, ours: str) -> str:
     o = load(ours).get("100k", {})
     rows = [
         "| 100k passages | in-process search p50 / p99 | HTTP c=1 p50 | c=1 req/s | c=4 req/s"
-        " | c=16 req/s (p99) | cold start | peak RSS |",
-        "|---|---|---|---|---|---|---|---|",
+        " | c=16 req/s (p99) | server CPU/request (c=16) | cold start | peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in ((peer, p), (ours, o)):
         inproc = r.get("inproc", {}).get("search_total", {})
@@ -99,9 +105,15 @@ def peer_table(peer: str, ours: str) -> str:
             f"| {name} | {fmt(inproc.get('p50_ms'))} / {fmt(inproc.get('p99_ms'))} ms | {fmt(c1 and c1['p50_ms'])} ms"
             f" | {fmt(c1 and c1['rps'])} | {fmt(c4 and c4['rps'])}"
             f" | {fmt(c16 and c16['rps'])} ({fmt(c16 and c16['p99_ms'])} ms)"
+            f" | {fmt(c16 and c16.get('server_cpu_ms_per_request'), ' ms')}"
             f" | {fmt(http.get('cold_start_s'), ' s')} | {fmt(http.get('peak_rss_mb'), ' MB')} |"
         )
-    ratios = p.get("ratios_ours_to_txtai", {})
+    ratios = dict(p.get("ratios_ours_to_txtai", {}))
+    ours16, peer16 = level(o, 16) if o else None, level(p, 16)
+    if ours16 and peer16 and ours16.get("server_cpu_ms_per_request") and peer16.get("server_cpu_ms_per_request"):
+        ratios["server_cpu_per_request_ratio"] = round(
+            ours16["server_cpu_ms_per_request"] / peer16["server_cpu_ms_per_request"], 3
+        )
     if ratios:
         rows.append("")
         rows.append("Ratios, ours / txtai: " + ", ".join(f"{k} {v}" for k, v in ratios.items()))
