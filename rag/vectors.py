@@ -282,7 +282,9 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: Path) -> VectorIndex:
-        """Read an index, memory-mapping its vectors where the kind allows."""
+        """Read an index, memory-mapping its vectors where the kind allows (`RAG_VECTOR_MMAP=0`: read it all)."""
+        if os.environ.get("RAG_VECTOR_MMAP", "1") == "0":
+            return cls(faiss.read_index(str(path)), Path(path), False)
         try:
             index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
             mapped = True
