@@ -54,6 +54,8 @@ class IndexHolder:
         if self._embedder is None:
             self.model_load_seconds = time.perf_counter() - started
         self._embedder = embedder
+        if self._index is not None:
+            warm_up(self._index)
 
     def get(self, *, create: bool = False) -> Index:
         """The open index; with create=True (a write) an empty one is made when there is none."""
@@ -88,6 +90,19 @@ class IndexHolder:
         """Documents, turns and passages, or None before there is an index."""
         index = self._index
         return index.store.counts() if index is not None else None
+
+
+def warm_up(index: Index) -> None:
+    """One question through each stage before the first request, so that it does not pay first-use costs."""
+    try:
+        vector = index.embedder.encode_queries(["warm-up question"])[0]
+        with index.lock.read():
+            if len(index.vectors):
+                index.vectors.search(vector, 10)
+            if len(index.lexical):
+                index.lexical.search("warm-up question", 10)
+    except Exception:  # a warm-up must never keep the service from starting
+        log.exception("warm-up failed")
 
 
 def get_index(request: Request) -> Index:

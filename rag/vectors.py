@@ -1,8 +1,36 @@
-"""FAISS vectors keyed by passage id: exact inner product over normalised embeddings."""
+"""FAISS vectors keyed by passage id: exact inner product for small collections, compressed beyond.
+
+Kinds (`VectorIndex.kind`, chosen by `choose_kind(n)` when an index is built from vectors):
+
+| kind      | FAISS                                   | used for          | recall@10 vs exact |
+|-----------|-----------------------------------------|-------------------|--------------------|
+| `flat`    | IndexFlatIP                             | n < FLAT_MAX      | 1 (exact)          |
+| `ivf-sq8` | IndexIVFScalarQuantizer (8-bit), nprobe | n >= FLAT_MAX     | >= 0.98 (bench)    |
+
+Both sit in an IndexIDMap2, so ids are the store's passage ids and vectors can be removed. The
+thresholds and nprobe come from bench/ measurements on this machine (bench/README.md). `sq8` (flat
+8-bit codes, exhaustive) is available by name. HNSW is not offered: it cannot remove vectors, which every
+document replacement needs.
+
+Filtered search (`allowed` ids) works for every kind: exact kinds scan with an ID selector; an IVF index
+with an allowed set that is small (or a small share of the collection) searches those vectors exactly
+(they are few, and an approximate probe could miss all of them), else probes more lists with the
+selector, in proportion to how much the filter removes.
+
+Loading memory-maps the FAISS file where the kind allows it (flat and 8-bit codes are read in place,
+the page cache shares them between processes, and start-up does not read the whole file: loading the 1M
+IVF file of 395 MB adds ~70 MB of RSS); the first write (add or remove) after such a load reads the index
+into memory. An exact index that grows past FLAT_MAX through `add` is rebuilt as IVF there and then
+(training takes ~10 s at 50k vectors on 2 cores, under the index's write lock: searches wait once).
+
+Threads: each search runs FAISS on `RAG_FAISS_THREADS` OpenMP threads (default 1). OpenMP thread counts
+are per calling thread, so the count is set in the thread that searches, on each call.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import faiss
@@ -10,22 +38,137 @@ import numpy as np
 
 from rag.durable import fsync_dir
 
+FLAT_MAX = 50_000  # below: exact search is fast enough and nothing is approximated
+KINDS = ("flat", "sq8", "ivf-sq8")
+EXACT_FILTER_MAX = 20_000  # an allowed set this small is searched exactly whatever the kind
+EXACT_FILTER_SHARE = 0.02  # ... and so is one under this share of the collection
+BATCH_MIN = 5_000  # exact searches over this many vectors are micro-batched across concurrent questions
+_local = threading.local()
+
+
+def choose_kind(n: int) -> str:
+    """The index kind for a collection of n vectors."""
+    return "flat" if n < FLAT_MAX else "ivf-sq8"
+
+
+def ivf_lists(n: int) -> int:
+    """Inverted lists for n vectors: about 4 * sqrt(n), a power of two, 64..16384."""
+    target = 4 * np.sqrt(max(n, 1))
+    return int(min(16384, max(64, 2 ** round(np.log2(target)))))
+
+
+def default_nprobe(nlist: int) -> int:
+    """Lists probed per question, measured with real questions (bench/README.md, bench.kinds).
+
+    Questions sit far from passages (cosine ~0.5), between the lists' centroids, so IVF has to probe a
+    large share: at 100k vectors (1024 lists) 3/8 of them give recall@10 0.987 (1/4: 0.982) at a fifth
+    of the exact search's time; at 1M (4096 lists) recall is 0.978 from 1/4 on, bounded by the 8-bit
+    codes among near-duplicates rather than by probing, so more lists only cost time.
+    """
+    return max(1, min(nlist, nlist * 3 // 8 if nlist <= 2048 else nlist // 4))
+
+
+def _faiss_threads() -> int:
+    try:
+        return max(1, int(os.environ.get("RAG_FAISS_THREADS", 1)))
+    except ValueError:
+        return 1
+
+
+def _set_threads() -> None:
+    wanted = _faiss_threads()
+    if getattr(_local, "threads", None) != wanted:
+        faiss.omp_set_num_threads(wanted)
+        _local.threads = wanted
+
+
+def _parallel_mode(index: faiss.Index) -> None:
+    """With several FAISS threads, one question's lists are split between them (else only questions are)."""
+    if isinstance(index, faiss.IndexIVF) and _faiss_threads() > 1:
+        index.parallel_mode = 1
+
 
 class VectorIndex:
     """Passage vectors; ids are the store's passage ids."""
 
-    def __init__(self, index: faiss.Index):
+    def __init__(self, index: faiss.Index, path: Path | None = None, mapped: bool = False):
+        self._path = path
+        self._mapped = mapped
+        self._set_index(index)
+        self.nprobe = default_nprobe(self._inner.nlist) if self._ivf else None
+
+    def _set_index(self, index: faiss.Index) -> None:
+        self._batcher = None
         self.index = index
+        self._inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+        self._ivf = isinstance(self._inner, faiss.IndexIVF)
+        _parallel_mode(self._inner)
+        self._ids: np.ndarray | None = None  # sorted ids, made when a filtered search needs them
+
+    def ids(self) -> np.ndarray:
+        """The ids held, sorted."""
+        if self._ids is None:
+            if self._ivf:
+                lists = self._inner.invlists
+                parts = [
+                    faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+                    for i in range(self._inner.nlist)
+                    if lists.list_size(i)
+                ]
+                found = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            else:
+                found = faiss.vector_to_array(self.index.id_map)
+            self._ids = np.sort(found.astype(np.int64))
+        return self._ids
+
+    @property
+    def kind(self) -> str:
+        inner = self._inner
+        if isinstance(inner, faiss.IndexIVFScalarQuantizer):
+            return "ivf-sq8"
+        if isinstance(inner, faiss.IndexScalarQuantizer):
+            return "sq8"
+        return "flat"
+
+    def describe(self) -> dict:
+        """What the manifest states about this index."""
+        out: dict = {"kind": self.kind, "vectors": len(self)}
+        if self._ivf:
+            out.update(nlist=int(self._inner.nlist), nprobe=self.nprobe)
+        return out
 
     @classmethod
     def empty(cls, dimension: int) -> VectorIndex:
         return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)))
 
     @classmethod
-    def build(cls, dimension: int, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
-        index = cls.empty(dimension)
-        index.add(ids, vectors)
-        return index
+    def build(cls, dimension: int, ids: np.ndarray, vectors: np.ndarray, kind: str | None = None) -> VectorIndex:
+        """An index of the vectors under their ids, of `kind` (default: `choose_kind(len(ids))`)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), dimension)
+        kind = kind or choose_kind(len(ids))
+        if kind not in KINDS:
+            raise ValueError(f"unknown vector index kind {kind!r}; one of {', '.join(KINDS)}")
+        _set_threads_for_build()
+        if kind == "flat" or not len(ids):
+            return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)))._added(ids, vectors)
+        if kind == "sq8":
+            inner = faiss.IndexScalarQuantizer(dimension, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+            inner.train(_sample(vectors, 100_000))
+            return cls(faiss.IndexIDMap2(inner))._added(ids, vectors)
+        # IVF keeps passage ids itself (an IDMap around it would misnumber on removal); the hash
+        # table maps ids to entries for reconstruction and removal
+        nlist = ivf_lists(len(ids))
+        quantizer = faiss.IndexFlatIP(dimension)
+        ivf = faiss.IndexIVFScalarQuantizer(
+            quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
+        ivf.train(_sample(vectors, 40 * nlist))
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+        return cls(ivf)._added(ids, vectors)
+
+    def _added(self, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
+        self.add(ids, vectors)
+        return self
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
@@ -34,22 +177,99 @@ class VectorIndex:
     def dimension(self) -> int:
         return int(self.index.d)
 
+    def _writable(self) -> None:
+        """A memory-mapped index is read into memory before it is changed."""
+        if self._mapped and self._path is not None:
+            self._set_index(faiss.read_index(str(self._path)))
+            self._mapped = False
+        self._ids = None
+
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        if len(ids):
-            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+        """Add vectors; an exact index that grows past FLAT_MAX is rebuilt as the kind for its size."""
+        if not len(ids):
+            return
+        self._writable()
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        ids = np.asarray(ids, dtype=np.int64)
+        if self.kind == "flat" and len(self) + len(ids) >= FLAT_MAX and choose_kind(len(self) + len(ids)) != "flat":
+            held = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+            matrix = faiss.rev_swig_ptr(self._inner.get_xb(), len(held) * self.dimension).reshape(len(held), -1)
+            grown = VectorIndex.build(self.dimension, np.concatenate([held, ids]), np.concatenate([matrix, vectors]))
+            self._set_index(grown.index)
+            self.nprobe = grown.nprobe
+            return
+        self.index.add_with_ids(vectors, ids)
 
     def remove(self, ids: list[int] | np.ndarray) -> None:
         if len(ids):
+            self._writable()
             self.index.remove_ids(np.asarray(ids, dtype=np.int64))
 
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) per query row, only among `allowed` ids when given; -1 pads."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = max(1, min(k, len(self) or 1))
-        params = None
-        if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
+        _set_threads()
+        ivf = self._ivf
+        if allowed is None:
+            if ivf:
+                return self.index.search(queries, k, params=faiss.SearchParametersIVF(nprobe=self.nprobe))
+            if len(queries) == 1 and self._batcher_wanted():
+                return self._batched(queries[0], k)
+            return self.index.search(queries, k)
+        allowed = np.asarray(allowed, dtype=np.int64)
+        share = len(allowed) / max(1, len(self))
+        if self.kind != "flat" and (len(allowed) <= EXACT_FILTER_MAX or share <= EXACT_FILTER_SHARE):
+            return self._search_subset(queries, k, allowed)
+        selector = faiss.IDSelectorBatch(allowed)
+        if ivf:
+            # a filter leaving a share s of the vectors leaves about s of each probed list: probe 1/s as many
+            nprobe = int(min(self._inner.nlist, np.ceil(self.nprobe / max(share, 1e-9))))
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+        else:
+            params = faiss.SearchParameters(sel=selector)
         return self.index.search(queries, k, params=params)
+
+    def _batcher_wanted(self) -> bool:
+        return len(self) >= BATCH_MIN and os.environ.get("RAG_VECTOR_BATCH", "1") != "0"
+
+    def _batched(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """One question's exact search, joined with the questions searching meanwhile in one FAISS call.
+
+        An exhaustive search reads every vector once per call, whatever the number of questions in it
+        (a matrix product); batching turns concurrent questions' memory-bound scans into one.
+        """
+        batcher = self._batcher
+        if batcher is None:
+            from rag.batching import MicroBatcher
+
+            batcher = self._batcher = MicroBatcher(self._search_many, max_batch=64, name="vector-search")
+        return batcher((query, k))
+
+    def _search_many(self, items: list[tuple[np.ndarray, int]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        _set_threads()  # the leading caller's thread runs the batch
+        queries = np.stack([q for q, _ in items])
+        scores, ids = self.index.search(queries, max(k for _, k in items))
+        return [(scores[i : i + 1, :k], ids[i : i + 1, :k]) for i, (_, k) in enumerate(items)]
+
+    def _search_subset(self, queries: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact inner product over the allowed vectors (decoded from the index)."""
+        held = self.ids()
+        present = np.unique(allowed)
+        present = present[np.isin(present, held, assume_unique=True)]
+        scores = np.full((len(queries), k), np.finfo(np.float32).min, dtype=np.float32)  # as FAISS pads
+        ids = np.full((len(queries), k), -1, dtype=np.int64)
+        if not len(present):
+            return scores, ids
+        vectors = self.index.reconstruct_batch(present)
+        sims = queries @ vectors.T
+        top = min(k, len(present))
+        best = np.argpartition(-sims, top - 1, axis=1)[:, :top]
+        for row in range(len(queries)):
+            order = best[row][np.argsort(-sims[row, best[row]], kind="stable")]
+            scores[row, :top] = sims[row, order]
+            ids[row, :top] = present[order]
+        return scores, ids
 
     def save(self, path: Path) -> None:
         """Write to `path` durably (the caller renames or points a manifest at it)."""
@@ -62,4 +282,26 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: Path) -> VectorIndex:
-        return cls(faiss.read_index(str(path)))
+        """Read an index, memory-mapping its vectors where the kind allows (`RAG_VECTOR_MMAP=0`: read it all)."""
+        if os.environ.get("RAG_VECTOR_MMAP", "1") == "0":
+            return cls(faiss.read_index(str(path)), Path(path), False)
+        try:
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+            mapped = True
+        except RuntimeError:
+            index = faiss.read_index(str(path))
+            mapped = False
+        return cls(index, Path(path), mapped)
+
+
+def _sample(vectors: np.ndarray, n: int) -> np.ndarray:
+    if len(vectors) <= n:
+        return vectors
+    rows = np.random.default_rng(0).choice(len(vectors), n, replace=False)
+    return vectors[np.sort(rows)]
+
+
+def _set_threads_for_build() -> None:
+    """Training and adding are batch work: every core (per this thread)."""
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    _local.threads = None

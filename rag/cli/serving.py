@@ -36,6 +36,9 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the HTTP API; builds the index from the example transcripts first if there is none."""
+    from rag.threads import configure_serving
+
+    configure_serving()  # before numpy, faiss or onnxruntime load their thread pools
     import uvicorn
 
     from rag.index import MANIFEST
