@@ -317,6 +317,7 @@ class Index:
             documents=counts["documents"],
             passages=counts["passages"],
             segments=counts["segments"],
+            vector_index=self.vectors.describe(),
             updated_at=_now(),
         )
         write_json_atomic(self.directory / MANIFEST, manifest)
@@ -374,7 +375,6 @@ def _new_manifest(embedder: Embedder, segment_tokens: int, overlap_tokens: int) 
         "dimension": embedder.dimension,
         "segment_tokens": segment_tokens,
         "overlap_tokens": overlap_tokens,
-        "index_type": "flat-ip",
         "generation": -1,
         "files": {},
         "documents": 0,

@@ -391,7 +391,6 @@ def _write_manifest(directory: Path, model: str, report: RepairReport) -> None:
         "dimension": int(dimension),
         "segment_tokens": DEFAULT_SEGMENT_TOKENS,
         "overlap_tokens": DEFAULT_OVERLAP_TOKENS,
-        "index_type": "flat-ip",
         "generation": -1,
         "files": {},
     }
