@@ -15,7 +15,7 @@ from api.deps import IndexHolder
 from api.limits import BodyLimitMiddleware
 from api.observability import Metrics, ObservabilityMiddleware
 from api.routes import collection, context, documents, health, metrics, search
-from api.schemas import TranscriptIn, UploadIn
+from api.schemas.documents import TranscriptIn, UploadIn
 from api.security import ApiKeys, SecurityHeadersMiddleware, authorize
 from rag.config import Settings
 from rag.embedding import Embedder

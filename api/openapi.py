@@ -7,7 +7,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 
-from api.schemas import ErrorOut
+from api.schemas.fields import ErrorOut
 from api.security import needs_key
 from rag.config import Settings
 

@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.errors import HTTPError
-from api.schemas import TranscriptIn
+from api.schemas.documents import TranscriptIn
 from rag.documents import Limits, content_id, transcript_from_body, transcript_from_upload
 from rag.models import Transcript
 

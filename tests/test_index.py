@@ -71,6 +71,13 @@ def test_the_index_persists_and_reopens_with_the_same_answers(tmp_path, embedder
     assert manifest["format_version"] == FORMAT_VERSION
 
 
+def test_the_manifest_states_the_kind_of_vector_index(empty_index, seed_copy):
+    ingest_paths(empty_index, [seed_copy])
+    manifest = json.loads((empty_index.directory / "manifest.json").read_text())
+    # a small collection is searched exactly
+    assert manifest["vector_index"] == {"kind": "flat", "vectors": len(empty_index.vectors)}
+
+
 def test_lost_vector_files_are_rebuilt_from_the_store(tmp_path, embedder, seed_copy):
     index = Index.open(tmp_path / "ix", create=True, embedder=embedder)
     ingest_paths(index, [seed_copy])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import IndexDep
-from api.schemas import ErrorOut, SpeakerOut, SpeakersPatch
+from api.schemas.fields import ErrorOut
+from api.schemas.speakers import SpeakerOut, SpeakersPatch
 from rag.index import Index
 
 router = APIRouter(tags=["collection"])

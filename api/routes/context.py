@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request
 
 from api.deps import IndexDep
 from api.limits import within
-from api.schemas import ContextRequest, ContextResponse, ErrorOut
+from api.schemas.context import ContextRequest, ContextResponse
+from api.schemas.fields import ErrorOut
 from api.security import read_only
 from rag.context import build_context
 from rag.errors import InvalidInputError

@@ -9,7 +9,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import IndexDep, LimitsDep, WritableIndexDep
-from api.schemas import DocumentDetailOut, DocumentOut, DocumentWriteOut, ErrorOut, IsoDate
+from api.schemas.documents import DocumentDetailOut, DocumentOut, DocumentWriteOut
+from api.schemas.fields import ErrorOut, IsoDate
 from api.uploads import MULTIPART, read_transcript
 from rag.documents import (
     DocumentWrite,

@@ -7,7 +7,8 @@ import logging
 from fastapi import APIRouter, Request
 
 from api.errors import HTTPError
-from api.schemas import ErrorOut, HealthOut, ReadyOut
+from api.schemas.fields import ErrorOut
+from api.schemas.health import HealthOut, ReadyOut
 from api.security import public
 from rag.errors import RagError
 

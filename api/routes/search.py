@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request
 
 from api.deps import IndexDep
 from api.limits import within
-from api.schemas import ErrorOut, SearchRequest, SearchResponse
+from api.schemas.fields import ErrorOut
+from api.schemas.search import SearchRequest, SearchResponse
 from api.security import read_only
 from rag.errors import InvalidInputError
 from rag.search import search as run_search

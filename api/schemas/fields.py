@@ -1,0 +1,72 @@
+"""Field types, validators and the shapes shared by the HTTP API's bodies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+
+from api.schemas.examples import SEED_TITLE
+
+
+def _encodable(value: str) -> str:
+    # JSON may carry lone surrogates ("\ud800"); they cannot be stored or embedded as UTF-8
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+# A character that is white space neither to Python (str.strip, which also strips U+001C..U+001F and U+0085)
+# nor to JSON Schema (ECMA-262 \s, which also counts U+FEFF): the schema's pattern and the validators must
+# agree on what "blank" means, or a schema-valid "\x1d" is refused.
+VISIBLE = r"[^\s\x1c-\x1f\x85\ufeff]"
+
+
+VISIBLE_RE = re.compile(VISIBLE)
+
+
+def _not_blank(value: str) -> str:
+    if not VISIBLE_RE.search(value):
+        raise ValueError("must not be empty")
+    return value
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    # pydantic would also take numbers as Unix timestamps; the schema promises YYYY-MM-DD only
+    if not isinstance(value, (str, dt.date)) or (isinstance(value, str) and not _ISO_DAY.fullmatch(value)):
+        raise ValueError("must be a date YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_day)]
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
+
+
+# the pattern tells generated clients (and schemathesis) what the validator enforces
+NonBlankText = Annotated[Text, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": VISIBLE})]
+
+
+class DocumentRef(BaseModel):
+    id: str = Field(..., description="The document's id.", examples=["000_8fcf709333f4d63f"])
+    title: str = Field(..., description="The document's title.", examples=[SEED_TITLE])
+    date: str | None = Field(None, description="ISO date of the document.", examples=["2025-02-13"])
+    place: str | None = Field(None, description="Where the event took place.", examples=["Moscow"])
+    source: str | None = Field(
+        None, description="File or URL the transcript came from.", examples=["examples/000_8fcf709333f4d63f.txt"]
+    )
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(
+        ..., description="What is wrong, in words.", examples=["k: Input should be less than or equal to 100"]
+    )
+    field: str | None = Field(None, description="The request field at fault, dotted.", examples=["k"])
