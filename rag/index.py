@@ -77,13 +77,13 @@ class Index:
         model: str | None = None,
         create: bool = False,
         embedder: Embedder | None = None,
-        segment_tokens: int = DEFAULT_SEGMENT_TOKENS,
+        segment_tokens: int | None = None,
         overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
     ) -> Index:
         """Open the index in `directory`; with create=True make an empty one when there is none.
 
-        `model` None means "the model the index was built with" (the default for a new index);
-        naming another model than the index's is an IndexMismatchError.
+        `model` and `segment_tokens` None mean "what the index was built with" (the defaults for a new
+        index); naming others than the index's is an IndexMismatchError.
         """
         directory = Path(directory)
         manifest_path = directory / MANIFEST
@@ -92,6 +92,7 @@ class Index:
                 raise NoIndexError(str(directory))
             directory.mkdir(parents=True, exist_ok=True)
             embedder = embedder or Embedder(model or DEFAULT_MODEL)
+            segment_tokens = segment_tokens or DEFAULT_SEGMENT_TOKENS
             if segment_tokens > embedder.max_tokens:
                 raise IndexMismatchError(
                     f"passages of {segment_tokens} tokens do not fit {embedder.name} (at most {embedder.max_tokens})",
@@ -106,6 +107,12 @@ class Index:
                 f"the index at {directory} was built with model {manifest['model']!r}, not {model!r};"
                 " use another --index directory or the same model",
                 field="model",
+            )
+        if segment_tokens is not None and segment_tokens != int(manifest["segment_tokens"]):
+            raise IndexMismatchError(
+                f"the index at {directory} was built with segments of {manifest['segment_tokens']} tokens,"
+                f" not {segment_tokens}; use another --index directory",
+                field="segment_tokens",
             )
         if embedder is not None and embedder.name != manifest["model"]:
             raise IndexMismatchError(

@@ -71,6 +71,7 @@ def test_stats_shows_counts(cli_index):
         (["search", "x", "--from", "yesterday", "--index", "{index}"], "--from must be a date"),
         (["search", "x", "--mode", "psychic", "--index", "{index}"], "mode must be one of"),
         (["parse", "{tmp}/missing.txt"], "cannot read"),
+        (["ingest", "{tmp}", "--segment-tokens", "64", "--index", "{index}"], "built with segments of 128 tokens"),
     ],
 )
 def test_bad_input_is_a_message_and_a_non_zero_exit(cli_index, tmp_path, args, message):
@@ -80,6 +81,18 @@ def test_bad_input_is_a_message_and_a_non_zero_exit(cli_index, tmp_path, args, m
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_new_index_takes_the_segment_size_it_is_given(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / SEED.name).write_bytes(SEED.read_bytes())
+    small, default = tmp_path / "small", tmp_path / "default"
+    assert runner.invoke(app, ["ingest", str(folder), "--segment-tokens", "48", "--index", str(small)]).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(folder), "--index", str(default)]).exit_code == 0
+    manifests = [json.loads((d / "manifest.json").read_text()) for d in (small, default)]
+    assert [m["segment_tokens"] for m in manifests] == [48, 128]
+    assert manifests[0]["segments"] > manifests[1]["segments"]
 
 
 def test_documents_lists_the_indexed_documents(cli_index):
