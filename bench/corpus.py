@@ -4,7 +4,8 @@
 
 The base is real: transcripts from /work/shared/data (QMSum meetings and kremlin.ru press conferences,
 interleaved) or, without them, examples/, parsed and chunked by the project's own code and embedded by
-the model, once, until about 20,000 passages (cached in bench/.cache/base.pkl). The 20k collection is that
+the model, once, until about 20,000 passages (the vectors cached in bench/.cache/base.npz, next to the
+ids of the documents they belong to; the documents are parsed and chunked again on each run). The 20k collection is that
 base as it is. Larger collections repeat it; copy c >= 1 of every document is varied so that copies are
 neither duplicates nor far from the real distribution:
 
@@ -26,7 +27,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import pickle
 import random
 import sys
 import time
@@ -75,11 +75,8 @@ def questions(n: int | None = None, seed: int = 7) -> list[str]:
     return found[:n] if n else found
 
 
-def build_base(target: int = 20_000, path: Path = CACHE / "base.pkl") -> list:
-    """Parse, chunk and embed real transcripts until `target` passages; cached."""
-    if path.exists():
-        with open(path, "rb") as handle:
-            return pickle.load(handle)
+def build_base(target: int = 20_000, path: Path = CACHE / "base.npz") -> list:
+    """Parse and chunk real transcripts until `target` passages, and embed their segments (cached)."""
     import tempfile
 
     from rag.embedding import Embedder
@@ -100,18 +97,26 @@ def build_base(target: int = 20_000, path: Path = CACHE / "base.pkl") -> list:
             total += len(prepared.passages)
             if total >= target:
                 break
+        ids = [d.doc.id for d in docs]
+        if path.exists():
+            cached = np.load(path, allow_pickle=False)
+            if cached["doc_ids"].tolist() == ids and len(cached["vectors"]) == sum(len(d.segments) for d in docs):
+                first = 0
+                for doc in docs:
+                    doc.vectors[:] = cached["vectors"][first : first + len(doc.segments)]
+                    first += len(doc.segments)
+                return docs
         started, done = time.perf_counter(), [0]
 
         def progress(n: int) -> None:
             done[0] += n
             if done[0] % 1024 < n:
                 rate = done[0] / (time.perf_counter() - started)
-                print(f"  embedded {done[0]}/{total} passages, {rate:.0f}/s", file=sys.stderr, flush=True)
+                print(f"  embedded {done[0]} segments ({total} passages), {rate:.0f}/s", file=sys.stderr, flush=True)
 
         embed_all(scratch, docs, progress)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:
-        pickle.dump(docs, handle)
+    np.savez(path, doc_ids=np.array(ids), vectors=np.concatenate([d.vectors for d in docs]))
     return docs
 
 
@@ -158,20 +163,22 @@ def write_collection(base: list, directory: Path, size: int) -> dict:
     embedder = Embedder()  # the manifest records its name and dimension
     index = Index.open(directory, create=True, embedder=embedder)
     store = index.store
-    next_id, written, c = 1, 0, 0
+    next_passage, next_segment, written, c = 1, 1, 0, 0
     pending: list = []
 
     def flush() -> None:
         with store.transaction() as db:
-            for prepared, ids in pending:
+            for prepared, passage_ids, segment_ids in pending:
                 store.replace_document(
                     db,
                     prepared.doc,
                     prepared.content_hash,
                     prepared.transcript,
                     prepared.passages,
+                    passage_ids,
+                    [(seg.first, seg.last) for seg in prepared.segments],
+                    segment_ids,
                     prepared.vectors,
-                    ids,
                 )
         pending.clear()
 
@@ -180,10 +187,13 @@ def write_collection(base: list, directory: Path, size: int) -> dict:
             if written >= size:
                 break
             doc = copy_of(prepared, c)
-            pending.append((doc, np.arange(next_id, next_id + len(doc.passages), dtype=np.int64)))
-            next_id += len(doc.passages)
+            passage_ids = range(next_passage, next_passage + len(doc.passages))
+            segment_ids = np.arange(next_segment, next_segment + len(doc.segments), dtype=np.int64)
+            pending.append((doc, passage_ids, segment_ids))
+            next_passage += len(doc.passages)
+            next_segment += len(doc.segments)
             written += len(doc.passages)
-            if sum(len(d.passages) for d, _ in pending) >= 20_000:
+            if sum(len(d.passages) for d, _, _ in pending) >= 20_000:
                 flush()
                 print(f"  {directory.name}: {written} passages", file=sys.stderr, flush=True)
         c += 1
@@ -194,12 +204,13 @@ def write_collection(base: list, directory: Path, size: int) -> dict:
     index = Index.open(directory)  # derived parts are stale: built from the store and persisted
     return {
         "directory": str(directory),
-        "passages": len(index.vectors),
+        "passages": index.store.counts()["passages"],
+        "vectors": len(index.vectors),
         "documents": index.store.counts()["documents"],
         "copies": c,
         "store_seconds": round(stored, 1),
         "total_seconds": round(time.perf_counter() - started, 1),
-        "manifest": {k: index.manifest.get(k) for k in ("model", "index_type", "vector_index", "generation")},
+        "manifest": {k: index.manifest.get(k) for k in ("model", "segment_tokens", "vector_index", "generation")},
     }
 
 
