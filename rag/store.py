@@ -338,6 +338,12 @@ class PassageStore:
             segment.passages.append((r["id"], _passage(r)))
         return out
 
+    def segment_documents(self, ids: Sequence[int]) -> dict[int, str]:
+        """The document of each segment id."""
+        marks = ",".join("?" * len(ids))
+        rows = self._connect().execute(f"SELECT id, doc_id FROM segments WHERE id IN ({marks})", [int(i) for i in ids])
+        return dict(rows.fetchall())
+
     def segment_ids(self, filters: Filters) -> np.ndarray:
         """Ids of the segments holding at least one passage a filter admits."""
         where, params = _passage_filter(filters)

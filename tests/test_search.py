@@ -7,7 +7,7 @@ import pytest
 from rag.errors import InvalidInputError
 from rag.ingest import add_transcripts
 from rag.parsing import transcript_from_dict
-from rag.search import search
+from rag.search import _with_document_evidence, search
 from rag.store import Filters
 from tests.conftest import SEED_ID
 
@@ -124,3 +124,11 @@ def test_overlapping_windows_of_one_turn_are_not_both_returned(examples_index):
 def test_an_empty_question_is_refused():
     with pytest.raises(InvalidInputError):
         search(None, "   ")  # type: ignore[arg-type]
+
+
+def test_a_match_in_a_document_that_matches_elsewhere_too_outranks_an_equal_lone_match(examples_index):
+    lone = examples_index.store.segment_ids_of("transport_briefing")[0]
+    first, *others = examples_index.store.segment_ids_of(SEED_ID)[:3]
+    # the lone match scores a hair higher on its own; the seed's segment has its document behind it
+    ranked = [(lone, 0.100), (first, 0.099), *((sid, 0.05) for sid in others)]
+    assert [sid for sid, _ in _with_document_evidence(examples_index, ranked)][:2] == [first, lone]
