@@ -65,11 +65,16 @@ class Document:
 
 @dataclass(frozen=True)
 class Highlight:
-    """The sentences of a hit that best match the question, with offsets into the hit's text."""
+    """The sentences of a hit that best match the question, with offsets into the hit's text.
+
+    `start`/`end` (seconds) are those of the passages the sentences lie in, when the source is timed.
+    """
 
     text: str
     start_char: int
     end_char: int
+    start: float | None = None
+    end: float | None = None
 
 
 @dataclass(frozen=True)

@@ -230,10 +230,9 @@ def _hit(
     rank: int, score: float, document: Document, parts: list[tuple[int, Passage]], query: str, speakers: Directory
 ) -> SearchHit:
     main_id, main = max(parts, key=lambda part: len(_WORD.findall(clean_for_index(part[1].text))))
-    if len({p.speaker for _, p in parts}) == 1:
-        text = "\n\n".join(p.text for _, p in parts)
-    else:
-        text = "\n\n".join(f"{p.speaker}: {p.text}" for _, p in parts)
+    labelled = len({p.speaker for _, p in parts}) > 1
+    blocks = [f"{p.speaker}: {p.text}" if labelled else p.text for _, p in parts]
+    text = "\n\n".join(blocks)
     starts = [p.start for _, p in parts if p.start is not None]
     ends = [p.end for _, p in parts if p.end is not None]
     return SearchHit(
@@ -251,7 +250,7 @@ def _hit(
         context=main.context,
         start=min(starts) if starts else None,
         end=max(ends) if ends else None,
-        highlight=highlight(text, query),
+        highlight=_timed(highlight(text, query), blocks, [p for _, p in parts]),
         parts=tuple(
             HitPart(
                 pid,
@@ -268,6 +267,21 @@ def _hit(
             for pid, p in parts
         ),
     )
+
+
+def _timed(found: Highlight | None, blocks: list[str], passages: list[Passage]) -> Highlight | None:
+    """The highlight with the times of the passages its characters fall in, where they are timed."""
+    if found is None:
+        return None
+    starts, ends, offset = [], [], 0
+    for block, passage in zip(blocks, passages, strict=True):
+        if offset < found.end_char and found.start_char < offset + len(block):
+            starts += [passage.start] if passage.start is not None else []
+            ends += [passage.end] if passage.end is not None else []
+        offset += len(block) + 2  # the blank line between blocks
+    if not starts and not ends:
+        return found
+    return dataclasses.replace(found, start=min(starts, default=None), end=max(ends, default=None))
 
 
 _WORD = re.compile(r"\w+")

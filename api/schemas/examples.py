@@ -52,7 +52,7 @@ SEED_PART = {
 }
 
 
-SEED_HIGHLIGHT = {"text": SEED_ANSWER, "start_char": 0, "end_char": 220}
+SEED_HIGHLIGHT = {"text": SEED_ANSWER, "start_char": 0, "end_char": 220, "start": None, "end": None}
 
 
 SEED_RESULT = {

@@ -87,6 +87,12 @@ class HighlightOut(BaseModel):
     )
     start_char: int = Field(..., description="Offset of the highlight in the result's text.", examples=[0])
     end_char: int = Field(..., description="End offset (exclusive) in the result's text.", examples=[120])
+    start: float | None = Field(
+        None, description="Seconds into the recording where the highlighted passage starts, if timed.", examples=[75.0]
+    )
+    end: float | None = Field(
+        None, description="Seconds into the recording where the highlighted passage ends, if timed.", examples=[91.5]
+    )
 
 
 class HitPartOut(BaseModel):
