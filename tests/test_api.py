@@ -29,6 +29,16 @@ def test_search_answers_with_attributed_passages(http):
     assert set(first) >= {"score", "text", "turn_index", "start_char", "end_char", "highlight"}
 
 
+def test_page_two_holds_exactly_the_results_ranked_eleven_to_twenty(http):
+    def page(k: int, offset: int) -> list[tuple[int, int]]:
+        body = {"query": "taxes, budgets and prices", "k": k, "offset": offset}
+        return [(r["rank"], r["passage_id"]) for r in http.post("/search", json=body).json()["results"]]
+
+    first_twenty = page(20, 0)
+    assert len(first_twenty) == 20
+    assert page(10, 10) == first_twenty[10:]
+
+
 def test_the_answer_to_a_matching_question_comes_first_not_the_question(http):
     results = http.post("/search", json={"query": SEED_QUESTION, "k": 5}).json()["results"]
     assert results[0]["role"] == "answer"
