@@ -86,7 +86,7 @@ def citation_to_dict(citation: Citation) -> dict:
         "speaker": citation.speaker,
         "canonical_speaker": citation.canonical_speaker,
         "role": citation.role,
-        "document": {"id": doc.id, "title": doc.title, "date": doc.date, "place": doc.place, "source": doc.source},
+        "document": doc.ref(),
         "date": doc.date,
         "start": citation.start,
         "end": citation.end,

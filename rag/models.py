@@ -62,6 +62,10 @@ class Document:
     turns: int = 0
     passages: int = 0
 
+    def ref(self) -> dict:
+        """The fields a hit or a citation names its document by."""
+        return {"id": self.id, "title": self.title, "date": self.date, "place": self.place, "source": self.source}
+
 
 @dataclass(frozen=True)
 class Highlight:

@@ -50,8 +50,7 @@ class SearchResult:
 
 def hit_to_dict(hit: SearchHit) -> dict:
     out = dataclasses.asdict(hit)
-    doc = hit.document
-    out["document"] = {"id": doc.id, "title": doc.title, "date": doc.date, "place": doc.place, "source": doc.source}
+    out["document"] = hit.document.ref()
     return out
 
 
@@ -232,7 +231,7 @@ def _hit(
     main_id, main = max(parts, key=lambda part: len(_WORD.findall(clean_for_index(part[1].text))))
     labelled = len({p.speaker for _, p in parts}) > 1
     blocks = [f"{p.speaker}: {p.text}" if labelled else p.text for _, p in parts]
-    text = "\n\n".join(blocks)
+    text = _PART_SEPARATOR.join(blocks)
     starts = [p.start for _, p in parts if p.start is not None]
     ends = [p.end for _, p in parts if p.end is not None]
     return SearchHit(
@@ -269,6 +268,9 @@ def _hit(
     )
 
 
+_PART_SEPARATOR = "\n\n"  # between the passages of one hit's text
+
+
 def _timed(found: Highlight | None, blocks: list[str], passages: list[Passage]) -> Highlight | None:
     """The highlight with the times of the passages its characters fall in, where they are timed."""
     if found is None:
@@ -278,7 +280,7 @@ def _timed(found: Highlight | None, blocks: list[str], passages: list[Passage]) 
         if offset < found.end_char and found.start_char < offset + len(block):
             starts += [passage.start] if passage.start is not None else []
             ends += [passage.end] if passage.end is not None else []
-        offset += len(block) + 2  # the blank line between blocks
+        offset += len(block) + len(_PART_SEPARATOR)
     if not starts and not ends:
         return found
     return dataclasses.replace(found, start=min(starts, default=None), end=max(ends, default=None))
