@@ -1,9 +1,9 @@
-"""Request limits: body size (413) and time (503), enforced before a request can cost much."""
+"""Request limits: body size (413), question size (422) and time (503), enforced before a request can cost much."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import anyio
@@ -11,10 +11,21 @@ import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import HTTPError, error_response
+from rag.config import Settings
+from rag.errors import InvalidInputError
 
 T = TypeVar("T")
 # a multipart body carries the file plus boundaries and part headers
 MULTIPART_OVERHEAD = 64 * 1024
+
+
+def check_question(settings: Settings, k: int, texts: Iterable[tuple[str, str]]) -> None:
+    """`k` and each (field, text) of a question within the configured limits, else an error naming the field."""
+    if k > settings.max_k:
+        raise InvalidInputError(f"k: at most {settings.max_k}", field="k")
+    for field, text in texts:
+        if len(text) > settings.max_query_chars:
+            raise InvalidInputError(f"{field}: at most {settings.max_query_chars} characters", field=field)
 
 
 class BodyLimitMiddleware:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from api.deps import IndexDep
-from api.limits import within
+from api.limits import check_question, within
 from api.schemas.context import ContextRequest, ContextResponse
 from api.schemas.fields import ErrorOut
 from api.security import read_only
 from rag.context import build_context
-from rag.errors import InvalidInputError
 
 router = APIRouter(tags=["chat"])
 
@@ -24,11 +23,9 @@ router = APIRouter(tags=["chat"])
 @read_only
 async def context(body: ContextRequest, index: IndexDep, request: Request) -> dict:
     settings = request.app.state.settings
-    if body.k > settings.max_k:
-        raise InvalidInputError(f"k: at most {settings.max_k}", field="k")
-    for field, text in [("question", body.question), *((f"history.{i}", h) for i, h in enumerate(body.history))]:
-        if len(text) > settings.max_query_chars:
-            raise InvalidInputError(f"{field}: at most {settings.max_query_chars} characters", field=field)
+    check_question(
+        settings, body.k, [("question", body.question), *((f"history.{i}", h) for i, h in enumerate(body.history))]
+    )
     result = await within(
         settings.request_timeout_s,
         build_context,

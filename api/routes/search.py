@@ -5,11 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from api.deps import IndexDep
-from api.limits import within
+from api.limits import check_question, within
 from api.schemas.fields import ErrorOut
 from api.schemas.search import SearchRequest, SearchResponse
 from api.security import read_only
-from rag.errors import InvalidInputError
 from rag.search import search as run_search
 
 router = APIRouter(tags=["search"])
@@ -24,10 +23,7 @@ router = APIRouter(tags=["search"])
 @read_only
 async def search(body: SearchRequest, index: IndexDep, request: Request) -> dict:
     settings = request.app.state.settings
-    if body.k > settings.max_k:
-        raise InvalidInputError(f"k: at most {settings.max_k}", field="k")
-    if len(body.query) > settings.max_query_chars:
-        raise InvalidInputError(f"query: at most {settings.max_query_chars} characters", field="query")
+    check_question(settings, body.k, [("query", body.query)])
     result = await within(
         settings.request_timeout_s,
         run_search,
