@@ -17,7 +17,7 @@ neither duplicates nor far from the real distribution:
 - document: id `<id>~<c>`, title suffixed ` (copy c)`, date moved c*7 days, speakers and roles kept
   (a speaker filter selects all copies, as it would across years of briefings).
 
-Collections are written with the public store API (PassageStore.replace_document, many documents per
+Collections are written with the public store API (rag.index.write_prepared, many documents per
 transaction); opening the result with Index.open() then builds the derived FAISS and BM25 parts from the
 store, as it would after a crash, and persists them, so the directory is what `rag serve` opens.
 """
@@ -155,7 +155,7 @@ def copy_of(prepared, c: int):
 def write_collection(base: list, directory: Path, size: int) -> dict:
     """An index directory of about `size` passages (whole documents) built from the base."""
     from rag.embedding import Embedder
-    from rag.index import Index
+    from rag.index import Index, write_prepared
 
     if (directory / "manifest.json").exists():
         raise SystemExit(f"{directory} exists: remove it first")
@@ -169,17 +169,7 @@ def write_collection(base: list, directory: Path, size: int) -> dict:
     def flush() -> None:
         with store.transaction() as db:
             for prepared, passage_ids, segment_ids in pending:
-                store.replace_document(
-                    db,
-                    prepared.doc,
-                    prepared.content_hash,
-                    prepared.transcript,
-                    prepared.passages,
-                    passage_ids,
-                    [(seg.first, seg.last) for seg in prepared.segments],
-                    segment_ids,
-                    prepared.vectors,
-                )
+                write_prepared(store, db, prepared, passage_ids, segment_ids)
         pending.clear()
 
     while written < size:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.query import PY, RESULTS, ROOT, free_port, load_levels, machine, pct, tree_hwm_mb, wait_first_answer
+from bench.query import PY, RESULTS, ROOT, free_port, machine, measure_server, pct
 
 CACHE = ROOT / "bench" / ".cache" / "txtai"
 
@@ -103,21 +102,8 @@ def http(target: Path, levels: list[int], duration: float, log: Path) -> dict:
     config.write_text(f"path: {target}\nwritable: false\nembeddings:\n")
     port = free_port()
     cmd = [PY, "-m", "uvicorn", "txtai.api:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-    with open(log, "w") as errors:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "CONFIG": str(config)}, stdout=errors, stderr=errors)
-        try:
-            cold = wait_first_answer(port, proc, started, lambda p: get_search(p, "What was said about the budget?"))
-            for i in range(30):
-                get_search(port, f"warm-up question number {i} about housing")
-            levels_out = load_levels(port, levels, duration, "txtai", proc.pid)
-            rss = tree_hwm_mb(proc.pid)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    env = {"CONFIG": str(config)}
+    cold, levels_out, rss = measure_server(cmd, env, port, get_search, "txtai", levels, duration, log)
     return {
         "command": "CONFIG=... " + " ".join(cmd[1:]),
         "cold_start_s": round(cold, 2),

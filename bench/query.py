@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -236,18 +237,28 @@ def load_levels(port: int, levels: list[int], duration: float, style: str, pid: 
     return out
 
 
-def http(collection: Path, levels: list[int], duration: float, env: dict, log: Path) -> dict:
-    port = free_port()
-    cmd = [PY, "-m", "rag.cli", "serve", "--index", str(collection), "--port", str(port)]
-    full_env = {**os.environ, **env}
+def measure_server(
+    cmd: list[str],
+    env: dict,
+    port: int,
+    ask: Callable[[int, str], int],
+    target: str,
+    levels: list[int],
+    duration: float,
+    log: Path,
+) -> tuple[float, list[dict], float]:
+    """Start a server, time it to its first answer, warm it up, load it at each level, stop it.
+
+    Returns the cold start in seconds, the figures of each level and the peak RSS of its process tree.
+    """
     with open(log, "w") as errors:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=errors, stderr=errors)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=errors, stderr=errors)
         try:
-            cold = wait_first_answer(port, proc, started, lambda p: post_search(p, "What was said about the budget?"))
+            cold = wait_first_answer(port, proc, started, lambda p: ask(p, "What was said about the budget?"))
             for i in range(30):  # warm-up
-                post_search(port, f"warm-up question number {i} about housing")
-            levels_out = load_levels(port, levels, duration, "rag", proc.pid)
+                ask(port, f"warm-up question number {i} about housing")
+            levels_out = load_levels(port, levels, duration, target, proc.pid)
             rss = tree_hwm_mb(proc.pid)
         finally:
             proc.terminate()
@@ -255,6 +266,13 @@ def http(collection: Path, levels: list[int], duration: float, env: dict, log: P
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+    return cold, levels_out, rss
+
+
+def http(collection: Path, levels: list[int], duration: float, env: dict, log: Path) -> dict:
+    port = free_port()
+    cmd = [PY, "-m", "rag.cli", "serve", "--index", str(collection), "--port", str(port)]
+    cold, levels_out, rss = measure_server(cmd, env, port, post_search, "rag", levels, duration, log)
     return {"command": " ".join(cmd[1:]), "cold_start_s": round(cold, 2), "peak_rss_mb": rss, "levels": levels_out}
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import shutil
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,27 @@ class PreparedDocument:
     passages: list[Passage]
     segments: list[Segment]
     vectors: np.ndarray  # one row per segment
+
+
+def write_prepared(
+    store: PassageStore,
+    db: sqlite3.Connection,
+    prepared: PreparedDocument,
+    passage_ids: Sequence[int],
+    segment_ids: Sequence[int],
+) -> None:
+    """Put a prepared document into the store under the passage and segment ids given (no derived files)."""
+    store.replace_document(
+        db,
+        prepared.doc,
+        prepared.content_hash,
+        prepared.transcript,
+        prepared.passages,
+        passage_ids,
+        [(s.first, s.last) for s in prepared.segments],
+        segment_ids,
+        prepared.vectors,
+    )
 
 
 class Index:
@@ -274,17 +296,7 @@ class Index:
                         store.delete_document(db, doc_id)
                 for prepared, pids, sids in zip(add, passage_ids, segment_ids, strict=True):
                     with store.transaction() as db:
-                        store.replace_document(
-                            db,
-                            prepared.doc,
-                            prepared.content_hash,
-                            prepared.transcript,
-                            prepared.passages,
-                            pids,
-                            [(s.first, s.last) for s in prepared.segments],
-                            sids,
-                            prepared.vectors,
-                        )
+                        write_prepared(store, db, prepared, pids, sids)
                 self.vectors.remove(removed)
                 for prepared, sids in zip(add, segment_ids, strict=True):
                     self.vectors.add(sids, prepared.vectors)
