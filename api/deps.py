@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -14,6 +15,7 @@ from rag.documents import Limits
 from rag.embedding import Embedder
 from rag.errors import IndexMismatchError, NoIndexError, RagError
 from rag.index import Index
+from rag.search import search
 
 log = logging.getLogger("api")
 
@@ -63,19 +65,19 @@ class IndexHolder:
             with self._lock:
                 if self._index is None:
                     index = self._open(create)
-                    index.write_wait = self.settings.write_wait_s
+                    index.collection.set_write_wait(self.settings.write_wait_s)
                     self._index = index
         return self._index
 
     def _open(self, create: bool) -> Index:
         directory, model = self.settings.index_dir, self.settings.model
         if self._embedder is None:
-            return Index.open(directory, model=model, create=create)
+            return Index.open(directory, model=model, create=create, background=True)
         try:
-            return Index.open(directory, model=model, create=create, embedder=self._embedder)
+            return Index.open(directory, model=model, create=create, embedder=self._embedder, background=True)
         except IndexMismatchError:
             # built with another model since start-up: that model is loaded on first use
-            return Index.open(directory, model=model)
+            return Index.open(directory, model=model, background=True)
 
     @property
     def loaded(self) -> Index | None:
@@ -89,18 +91,16 @@ class IndexHolder:
     def counts(self) -> dict[str, int] | None:
         """Documents, turns and passages, or None before there is an index."""
         index = self._index
-        return index.store.counts() if index is not None else None
+        if index is None:
+            return None
+        with index.reading() as reader:
+            return dataclasses.asdict(reader.counts())
 
 
 def warm_up(index: Index) -> None:
     """One question through each stage before the first request, so that it does not pay first-use costs."""
     try:
-        vector = index.embedder.encode_queries(["warm-up question"])[0]
-        with index.lock.read():
-            if len(index.vectors):
-                index.vectors.search(vector, 10)
-            if len(index.lexical):
-                index.lexical.search("warm-up question", 10)
+        search(index, "warm-up question", k=10)
     except Exception:  # a warm-up must never keep the service from starting
         log.exception("warm-up failed")
 

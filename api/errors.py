@@ -8,18 +8,20 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.errors import (
+    IndexBusyError,
     IndexMismatchError,
     InvalidInputError,
     NoIndexError,
     NotFoundError,
     ParseError,
     RagError,
+    StorageUnavailableError,
     TooLargeError,
 )
-from rag.locking import IndexBusyError
 
 _STATUS = [
     (NoIndexError, 503),
+    (StorageUnavailableError, 503),
     (NotFoundError, 404),
     (InvalidInputError, 422),
     (ParseError, 422),

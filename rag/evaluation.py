@@ -199,9 +199,10 @@ def load_queries(path: Path) -> list[dict]:
 
 
 def collection_turns(index: Index) -> CorpusTurns:
-    return CorpusTurns.build(
-        (doc.id, [(t["speaker"], t["text"]) for t in index.store.turns(doc.id)]) for doc in index.store.documents()
-    )
+    with index.reading() as reader:
+        return CorpusTurns.build(
+            (doc.id, [(t.speaker, t.text) for t in reader.turns(doc.id)]) for doc in reader.documents()
+        )
 
 
 def run(index: Index, queries: Sequence[dict], *, mode: str = "hybrid", k: int = 10) -> dict[str, list[dict]]:

@@ -14,8 +14,8 @@ import numpy as np
 
 from rag.chunking import chunk_transcript, segment_passages
 from rag.errors import ParseError, RagError
-from rag.index import Index, PreparedDocument
-from rag.models import Document, Transcript
+from rag.index import Index
+from rag.models import Document, PreparedDocument, Transcript
 from rag.parsing import SUPPORTED_SUFFIXES, read_transcript, transcript_to_dict
 
 BATCH_SEGMENTS = 1000  # segments embedded and written together; a crash loses at most one batch
@@ -62,7 +62,7 @@ def content_hash(transcript: Transcript, index: Index) -> str:
     """Changes when the text, metadata, model or passage settings change."""
     payload = {
         "transcript": transcript_to_dict(transcript),
-        "model": index.manifest["model"],
+        "model": index.manifest.model,
         "segment_tokens": index.segment_tokens,
         "overlap_tokens": index.overlap_tokens,
     }

@@ -17,8 +17,8 @@ from rag.context import citation_label
 from rag.documents import get_document
 from rag.errors import RagError
 from rag.index import Index
+from rag.models import Filters
 from rag.search import search
-from rag.store import Filters
 
 NAME = "transcript-search"
 INSTRUCTIONS = (

@@ -1,8 +1,10 @@
-"""The nouns of the pipeline: Turn, Transcript, Passage, SearchHit."""
+"""The nouns of the pipeline: Turn, Transcript, Passage, Segment, Document, SearchHit and what storage holds."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 QUESTION = "question"
 ANSWER = "answer"
@@ -35,7 +37,7 @@ class Transcript:
 
 @dataclass(frozen=True)
 class Passage:
-    """A window of one turn, the unit that is embedded and searched."""
+    """A window of one turn: the unit a hit is made of, located in its turn (segments group them)."""
 
     doc_id: str
     turn_index: int
@@ -47,6 +49,15 @@ class Passage:
     context: str | None = None  # for an answer: the question it answers
     start: float | None = None
     end: float | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Passages first..last (inclusive, indices into the document's passages): what is embedded and searched."""
+
+    first: int
+    last: int
+    text: str  # index_text of its passages
 
 
 @dataclass(frozen=True)
@@ -121,3 +132,37 @@ class SearchHit:
     end: float | None = None
     highlight: Highlight | None = None
     parts: tuple[HitPart, ...] = ()
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions on which passages a search may return (speakers as written)."""
+
+    speakers: tuple[str, ...] = ()
+    document_ids: tuple[str, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.speakers or self.document_ids or self.date_from or self.date_to)
+
+
+@dataclass(frozen=True)
+class StoredSegment:
+    """A stored segment's passages (id, passage) in order, with their document, as search results need them."""
+
+    id: int
+    document: Document
+    passages: list[tuple[int, Passage]]
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A transcript chunked, grouped into segments and embedded: one write to a collection."""
+
+    doc: Document
+    content_hash: str
+    transcript: Transcript
+    passages: list[Passage]
+    segments: list[Segment]
+    vectors: np.ndarray  # one row per segment

@@ -12,10 +12,10 @@ import numpy as np
 from rag.errors import InvalidInputError
 from rag.fusion import reciprocal_rank_fusion
 from rag.index import Index
-from rag.lexical import terms
-from rag.models import QUESTION, Document, Highlight, HitPart, Passage, SearchHit
+from rag.lexical import query_terms, terms
+from rag.models import QUESTION, Document, Filters, Highlight, HitPart, Passage, SearchHit, StoredSegment
 from rag.speaker_directory import Directory
-from rag.store import Filters, StoredSegment
+from rag.storage import Reader
 from rag.textclean import clean_for_index
 
 MODES = ("hybrid", "dense", "lexical")
@@ -76,43 +76,40 @@ def search(
     filters = filters or Filters()
     embedder = index.embedder if mode != "lexical" else None  # loaded before the clock starts
     started = time.perf_counter()
-    index.refresh()
     query_vector = embedder.encode_query(query) if embedder else None
     wanted = k + offset
-    speakers = index.speakers
-    named: set[str] = set()
-    if filters.speakers:
-        written = set().union(*(speakers.resolve(name) for name in filters.speakers))
-        if not written:
-            return SearchResult(query, (time.perf_counter() - started) * 1000, [])
-        filters = dataclasses.replace(filters, speakers=tuple(sorted(written)))
-    else:
-        named = speakers.named_in(query)
-    with index.lock.read():
-        allowed = index.store.segment_ids(filters) if filters else None
-        if allowed is not None and not len(allowed):
+    with index.reading() as reader:
+        speakers = index.directory_of(reader)
+        named: set[str] = set()
+        if filters.speakers:
+            written = set().union(*(speakers.resolve(name) for name in filters.speakers))
+            if not written:
+                return SearchResult(query, (time.perf_counter() - started) * 1000, [])
+            filters = dataclasses.replace(filters, speakers=tuple(sorted(written)))
+        else:
+            named = speakers.named_in(query)
+        if not reader.admits_any(filters):
             ranked = []
         else:
-            ranked = _rank(index, query, query_vector, mode, wanted, allowed, named, filters)
+            ranked = _rank(reader, query, query_vector, mode, wanted, named, filters)
             if mode == "hybrid":
-                ranked = _with_document_evidence(index, ranked)
+                ranked = _with_document_evidence(reader, ranked)
             ranked = ranked[: 3 * wanted]
-        segments = index.store.segments([sid for sid, _ in ranked])
-        ranked = _answers_over_echoes(index, ranked, segments, allowed)
-        segments.update(index.store.segments([sid for sid, _ in ranked if sid not in segments]))
+        segments = reader.segments([sid for sid, _ in ranked])
+        ranked = _answers_over_echoes(reader, ranked, segments, filters)
+        segments.update(reader.segments([sid for sid, _ in ranked if sid not in segments]))
         # a speaker filter admits passages, not whole segments: the others are left out of the hit
-        admitted = index.store.passage_ids(filters, list(segments)) if filters.speakers else None
+        admitted = reader.admitted_passages(filters, list(segments)) if filters.speakers else None
     hits = _assemble(ranked, segments, admitted, query, wanted, speakers)[offset:]
     return SearchResult(query, (time.perf_counter() - started) * 1000, hits)
 
 
 def _rank(
-    index: Index,
+    reader: Reader,
     query: str,
     query_vector: np.ndarray | None,
     mode: str,
     wanted: int,
-    allowed: np.ndarray | None,
     named: set[str],
     filters: Filters,
 ) -> list[tuple[int, float]]:
@@ -122,29 +119,30 @@ def _rank(
     as well, so that what they said is favoured without hiding everyone else.
     """
     n = max(MIN_CANDIDATES, 4 * wanted)
-    scopes = [(allowed, 1.0)]
+    scopes = [(filters, 1.0)]
     if named:
-        theirs = index.store.segment_ids(dataclasses.replace(filters, speakers=tuple(sorted(named))))
-        if len(theirs):
+        theirs = dataclasses.replace(filters, speakers=tuple(sorted(named)))
+        if reader.admits_any(theirs):
             scopes.append((theirs, NAMED_SPEAKER_WEIGHT))
+    question_terms = query_terms(query)
     if mode == "dense" and len(scopes) == 1:
-        return _dense(index, query_vector, n, allowed)
+        return reader.dense(query_vector, n, filters) if query_vector is not None else []
     if mode == "lexical" and len(scopes) == 1:
-        return _lexical(index, query, n, allowed)
+        return reader.lexical(question_terms, n, filters)
     rankings, weights = [], []
     for scope, weight in scopes:
-        if mode != "lexical":
-            rankings.append([i for i, _ in _dense(index, query_vector, n, scope)])
+        if mode != "lexical" and query_vector is not None:
+            rankings.append([i for i, _ in reader.dense(query_vector, n, scope)])
             weights.append(weight)
         if mode != "dense":
-            rankings.append([i for i, _ in _lexical(index, query, n, scope)])
+            rankings.append([i for i, _ in reader.lexical(question_terms, n, scope)])
             weights.append(weight * (LEXICAL_WEIGHT if mode == "hybrid" else 1.0))
     return reciprocal_rank_fusion(rankings, weights)
 
 
-def _with_document_evidence(index: Index, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+def _with_document_evidence(reader: Reader, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
     """Each segment's fused score plus DOCUMENT_WEIGHT times its document's best DOCUMENT_EVIDENCE scores."""
-    doc_of = index.store.segment_documents([sid for sid, _ in ranked])
+    doc_of = reader.segment_documents([sid for sid, _ in ranked])
     best: dict[str, list[float]] = {}
     for sid, score in ranked:  # best first, so each document's list is too
         best.setdefault(doc_of.get(sid, ""), []).append(score)
@@ -153,23 +151,11 @@ def _with_document_evidence(index: Index, ranked: list[tuple[int, float]]) -> li
     return sorted(rescored, key=lambda pair: -pair[1])
 
 
-def _dense(index: Index, vector: np.ndarray | None, n: int, scope: np.ndarray | None) -> list[tuple[int, float]]:
-    if vector is None or not len(index.vectors):
-        return []
-    scores, ids = index.vectors.search(vector, n, scope)
-    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-
-
-def _lexical(index: Index, query: str, n: int, scope: np.ndarray | None) -> list[tuple[int, float]]:
-    scores, ids = index.lexical.search(query, n, scope)
-    return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
-
-
 def _answers_over_echoes(
-    index: Index,
+    reader: Reader,
     ranked: list[tuple[int, float]],
     segments: dict[int, StoredSegment],
-    allowed: np.ndarray | None,
+    filters: Filters,
 ) -> list[tuple[int, float]]:
     """A question that matches stands for its answer: the answer takes the question's place.
 
@@ -183,11 +169,7 @@ def _answers_over_echoes(
     }
     if not questions:
         return ranked
-    answers = index.store.answer_segment_ids(list(set(questions.values())))
-    if allowed is not None:
-        every = np.fromiter((a for ids in answers.values() for a in ids), dtype=np.int64)
-        admitted = set(every[np.isin(every, allowed)].tolist())
-        answers = {turn: [a for a in ids if a in admitted] for turn, ids in answers.items()}
+    answers = reader.answer_segments(list(set(questions.values())), filters)
     rank_of = {sid: i for i, (sid, _) in enumerate(ranked)}
     out = []
     for sid, score in ranked:

@@ -91,7 +91,7 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(examples_index):
     """The API over the examples index, served over real HTTP."""
-    with LiveServer(Settings(index_dir=examples_index.directory)) as server:
+    with LiveServer(Settings(index_dir=examples_index.collection.directory)) as server:
         yield server
 
 

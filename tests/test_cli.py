@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.cli import app
+from rag.index import Index
 from tests.conftest import SEED, SEED_ID
 
 runner = CliRunner()
@@ -90,9 +91,9 @@ def test_a_new_index_takes_the_segment_size_it_is_given(tmp_path):
     small, default = tmp_path / "small", tmp_path / "default"
     assert runner.invoke(app, ["ingest", str(folder), "--segment-tokens", "48", "--index", str(small)]).exit_code == 0
     assert runner.invoke(app, ["ingest", str(folder), "--index", str(default)]).exit_code == 0
-    manifests = [json.loads((d / "manifest.json").read_text()) for d in (small, default)]
-    assert [m["segment_tokens"] for m in manifests] == [48, 128]
-    assert manifests[0]["segments"] > manifests[1]["segments"]
+    stats = [Index.open(d).stats() for d in (small, default)]
+    assert [s["segment_tokens"] for s in stats] == [48, 128]
+    assert stats[0]["segments"] > stats[1]["segments"]
 
 
 def test_documents_lists_the_indexed_documents(cli_index):

@@ -33,7 +33,7 @@ def ephemeral(n: int) -> dict:
 def test_searches_never_fail_nor_return_a_document_after_its_delete_returned(tmp_path, embedder):
     index = Index.open(tmp_path / "index", create=True, embedder=embedder)
     ingest_paths(index, [SEED, EXAMPLES / "transport_briefing.txt"])
-    settings = Settings(index_dir=index.directory, api_keys=KEY)
+    settings = Settings(index_dir=index.collection.directory, api_keys=KEY)
     failures: list[str] = []
     seen: list[tuple[float, set[str]]] = []  # when a search was sent, and the documents it returned
     stop = threading.Event()

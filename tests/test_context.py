@@ -15,7 +15,7 @@ from rag.context import MERGED, PASSAGE, Context, build_context
 from rag.errors import InvalidInputError
 from rag.index import Index
 from rag.ingest import ingest_paths
-from rag.store import Filters
+from rag.models import Filters
 from tests.conftest import SEED, SEED_ID
 
 SEED_QUESTION = "What did Lavrov say about the phone call between Putin and Trump?"
@@ -25,14 +25,15 @@ SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 
 def stored_passages(index: Index, ids) -> dict[int, sqlite3.Row]:
     """Passages as the store holds them, read from its sqlite file."""
-    with sqlite3.connect(index.store.path) as db:
+    with sqlite3.connect(index.collection.store.path) as db:
         db.row_factory = sqlite3.Row
         marks = ",".join("?" * len(ids))
         return {r["id"]: r for r in db.execute(f"SELECT * FROM passages WHERE id IN ({marks})", list(ids))}
 
 
 def turn_text(index: Index, doc_id: str, turn_index: int) -> str:
-    return index.store.turns(doc_id)[turn_index]["text"]
+    with index.reading() as reader:
+        return reader.turns(doc_id)[turn_index].text
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +155,7 @@ def test_bad_arguments_are_invalid_input_naming_the_field(examples_index, kwargs
 
 def test_rag_context_json_prints_the_api_object(examples_index):
     args = ["context", FOLLOW_UP, "--history", SEED_QUESTION, "--max-tokens", "200", "--json"]
-    result = CliRunner().invoke(app, [*args, "--index", str(examples_index.directory)])
+    result = CliRunner().invoke(app, [*args, "--index", str(examples_index.collection.directory)])
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
     assert set(body) == {"question", "query", "context", "citations", "tokens", "max_tokens"}

@@ -34,7 +34,7 @@ def test_context_answers_with_numbered_quotes_and_citations(http):
 
 def test_context_citations_are_the_stored_words(http, examples_index):
     citations = http.post("/context", json={"question": SEED_QUESTION, "k": 5}).json()["citations"]
-    with sqlite3.connect(examples_index.store.path) as db:
+    with sqlite3.connect(examples_index.collection.store.path) as db:
         for c in citations:
             texts = [
                 db.execute("SELECT text FROM passages WHERE id = ?", (pid,)).fetchone()[0] for pid in c["passage_ids"]
@@ -43,7 +43,8 @@ def test_context_citations_are_the_stored_words(http, examples_index):
             if c["kind"] == "passage":
                 assert [c["text"]] == texts
             else:
-                turn = examples_index.store.turns(c["document"]["id"])[c["turn_index"]]["text"]
+                with examples_index.reading() as reader:
+                    turn = reader.turns(c["document"]["id"])[c["turn_index"]].text
                 assert c["text"] == turn[c["start_char"] : c["end_char"]]
                 assert all(text in c["text"] for text in texts)
 
@@ -91,7 +92,7 @@ def test_bad_context_input_is_a_422_naming_the_field(http, body, field):
 
 
 def test_context_question_and_history_are_held_to_the_configured_length(examples_index, embedder):
-    settings = Settings(index_dir=examples_index.directory, max_query_chars=50, max_k=10)
+    settings = Settings(index_dir=examples_index.collection.directory, max_query_chars=50, max_k=10)
     with LiveServer(settings, embedder=embedder) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         assert_error(client.post("/context", json={"question": "x" * 51}), 422, "question")
         assert_error(client.post("/context", json={"question": "x", "history": ["ok", "y" * 51]}), 422, "history.1")

@@ -32,10 +32,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from rag.integrity import check_index, loaded_problems
 
 from rag.index import MANIFEST, STORE, Index, leftover_files
 from rag.ingest import document_id, prepare
-from rag.integrity import check_index, loaded_problems
 from rag.parsing import read_transcript
 from rag.search import search
 from tests.conftest import ROOT

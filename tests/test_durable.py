@@ -6,9 +6,9 @@ import threading
 import time
 
 import numpy as np
+from rag.locking import IndexBusyError, lock_holder, writer_lock
 
 from rag.lexical import LexicalIndex
-from rag.locking import IndexBusyError, lock_holder, writer_lock
 
 
 def test_saving_bm25_over_an_existing_directory_replaces_it_whole(tmp_path):

@@ -7,15 +7,15 @@ import shutil
 import sqlite3
 
 import pytest
+from rag.durable import write_json_atomic
+from rag.integrity import check_index, loaded_problems, repair_index
+from rag.store import PassageStore
 from typer.testing import CliRunner
 
 from rag.cli import app
-from rag.durable import write_json_atomic
 from rag.index import MANIFEST, STORE, Index
 from rag.ingest import ingest_paths
-from rag.integrity import check_index, loaded_problems, repair_index
 from rag.search import search
-from rag.store import PassageStore
 from tests.conftest import EXAMPLES, SEED, SEED_ID
 
 runner = CliRunner()

@@ -43,7 +43,7 @@ def test_the_server_offers_the_two_tools_with_described_arguments(examples_index
     async def session(client: Client):
         return (await client.list_tools()).tools
 
-    tools = {tool.name: tool for tool in over_stdio(examples_index.directory, session)}
+    tools = {tool.name: tool for tool in over_stdio(examples_index.collection.directory, session)}
     assert set(tools) == {"search_transcripts", "get_transcript"}
     search_args = tools["search_transcripts"].input_schema["properties"]
     assert set(search_args) == {"question", "speaker", "date_from", "date_to", "k"}
@@ -60,7 +60,7 @@ def test_search_transcripts_finds_attributed_passages_and_get_transcript_reads_t
         document_id = found.structured_content["results"][0]["document"]["id"]
         return found, await client.call_tool("get_transcript", {"document_id": document_id})
 
-    found, transcript = over_stdio(examples_index.directory, session)
+    found, transcript = over_stdio(examples_index.collection.directory, session)
     assert not found.is_error, found.content
     first = found.structured_content["results"][0]
     assert (first["speaker"], first["citation"]) == ("Sergey Lavrov", "Sergey Lavrov, Moscow, 13 February 2025")
@@ -88,7 +88,7 @@ def test_bad_tool_arguments_are_tool_errors_and_the_server_keeps_serving(example
         after = await client.call_tool("get_transcript", {"document_id": SEED_ID})
         return bad, after
 
-    bad, after = over_stdio(examples_index.directory, session)
+    bad, after = over_stdio(examples_index.collection.directory, session)
     assert bad.is_error
     assert message in bad.content[0].text
     assert not after.is_error
@@ -114,7 +114,7 @@ def test_the_server_speaks_streamable_http_when_asked(examples_index):
             "--port",
             str(port),
             "--index",
-            str(examples_index.directory),
+            str(examples_index.collection.directory),
         ],
         cwd=ROOT,
         env=_environment(),

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import ast
-import inspect
 import json
 import pickletools
 import sqlite3
 from pathlib import Path
 
-import bm25s
 import faiss
 import numpy as np
 
@@ -35,7 +33,7 @@ def is_pickle(data: bytes) -> bool:
 def read_safely(path: Path) -> str:
     """Read a file written by the index with a loader that cannot execute code; names its kind."""
     data = path.read_bytes()
-    if path.name == "write.lock":
+    if path.name in ("write.lock", "compact.lock"):
         return "lock"
     if data.startswith(b"SQLite format 3\x00") or path.name.endswith(("-wal", "-shm")):
         return "sqlite"
@@ -58,8 +56,8 @@ def test_no_file_the_index_writes_is_a_pickle(tmp_path, embedder):
     ingest_paths(index, [EXAMPLES])
     index.delete(SEED_ID)
     ingest_paths(index, [SEED])
-    index.rebuild_derived()
-    index.store.close()
+    index.collection.compact()  # the base files are written too
+    index.close()
     kinds = {}
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         assert not is_pickle(path.read_bytes()), f"{path.relative_to(directory)} is a pickle"
@@ -96,20 +94,3 @@ def test_no_code_of_the_service_imports_a_pickling_module_or_asks_for_unsafe_loa
                 offences.append(f"{where} calls torch.load")
     assert offences == []
 
-
-def test_bm25s_loads_our_files_as_arrays_and_json_only():
-    # the BM25 directory is read by bm25s: every np.load on its load path must get our allow_pickle=False
-    for method in (bm25s.BM25.load, bm25s.BM25.load_scores):
-        assert inspect.signature(method).parameters["allow_pickle"].default is False
-        tree = ast.parse(inspect.cleandoc("\n" + inspect.getsource(method)))
-        loads = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "np.load"]
-        for call in loads:
-            passed = {k.arg: ast.unparse(k.value) for k in call.keywords}
-            assert passed.get("allow_pickle") in ("allow_pickle", "False"), ast.unparse(call)
-    module = inspect.getsource(bm25s)
-    assert "pickle.load" not in module and "import joblib" not in module
-    ours = ast.parse((ROOT / "rag" / "lexical.py").read_text())
-    calls = [n for n in ast.walk(ours) if isinstance(n, ast.Call) and ast.unparse(n.func) == "bm25s.BM25.load"]
-    assert calls and all(
-        any(k.arg == "allow_pickle" and ast.unparse(k.value) == "False" for k in call.keywords) for call in calls
-    )

@@ -57,7 +57,7 @@ def test_metrics_count_requests_by_route_template_and_status(http):
 
 
 def test_metrics_report_the_index_size_and_the_model_load_time(http, examples_index):
-    counts = examples_index.store.counts()
+    counts = examples_index.stats()
     assert metric(http, "rag_index_documents") == counts["documents"]
     assert metric(http, "rag_index_passages") == counts["passages"]
     assert metric(http, "rag_model_load_seconds") > 0
@@ -119,7 +119,7 @@ def test_each_request_is_one_json_log_line_with_its_id_route_status_and_duration
 
 def test_a_crash_is_a_500_in_the_error_shape_logged_with_its_request_id(tmp_path, embedder, caplog):
     """A damaged index file: the service still starts, says it is not ready, and answers 500s it logs."""
-    Index.open(tmp_path / "damaged", create=True, embedder=embedder).store.close()
+    Index.open(tmp_path / "damaged", create=True, embedder=embedder).close()
     for name in ("passages.sqlite-wal", "passages.sqlite-shm"):
         (tmp_path / "damaged" / name).unlink(missing_ok=True)
     (tmp_path / "damaged" / "passages.sqlite").write_bytes(b"this is not a database " * 200)
@@ -140,7 +140,7 @@ def test_a_crash_is_a_500_in_the_error_shape_logged_with_its_request_id(tmp_path
 
 
 def test_a_search_slower_than_the_timeout_is_a_503(examples_index):
-    settings = Settings(index_dir=examples_index.directory, request_timeout_s=0.000_001)
+    settings = Settings(index_dir=examples_index.collection.directory, request_timeout_s=0.000_001)
     with LiveServer(settings, embedder=examples_index.embedder) as server:
         response = httpx.post(f"{server.url}/search", json={"query": "ferry timetable"}, timeout=30)
         body = assert_error(response, 503, None)

@@ -6,9 +6,9 @@ import pytest
 
 from rag.errors import InvalidInputError
 from rag.ingest import add_transcripts
+from rag.models import Filters
 from rag.parsing import transcript_from_dict
 from rag.search import _with_document_evidence, search
-from rag.store import Filters
 from tests.conftest import SEED_ID
 
 
@@ -70,10 +70,11 @@ def test_a_filter_nothing_matches_gives_no_results(examples_index):
 def test_hits_carry_document_metadata_and_offsets_into_the_turn(examples_index):
     hit = search(examples_index, "scholarships for Tajik students", k=1).hits[0]
     assert hit.document.id == SEED_ID and hit.document.date == "2025-02-13"
-    turns = examples_index.store.turns(SEED_ID)
-    assert turns[hit.turn_index]["text"][hit.start_char : hit.end_char] in hit.text
+    with examples_index.reading() as reader:
+        turns = reader.turns(SEED_ID)
+    assert turns[hit.turn_index].text[hit.start_char : hit.end_char] in hit.text
     for part in hit.parts:
-        assert turns[part.turn_index]["text"][part.start_char : part.end_char] == part.text
+        assert turns[part.turn_index].text[part.start_char : part.end_char] == part.text
 
 
 MEETING = {
@@ -127,8 +128,9 @@ def test_an_empty_question_is_refused():
 
 
 def test_a_match_in_a_document_that_matches_elsewhere_too_outranks_an_equal_lone_match(examples_index):
-    lone = examples_index.store.segment_ids_of("transport_briefing")[0]
-    first, *others = examples_index.store.segment_ids_of(SEED_ID)[:3]
-    # the lone match scores a hair higher on its own; the seed's segment has its document behind it
-    ranked = [(lone, 0.100), (first, 0.099), *((sid, 0.05) for sid in others)]
-    assert [sid for sid, _ in _with_document_evidence(examples_index, ranked)][:2] == [first, lone]
+    with examples_index.reading() as reader:
+        lone = reader.segment_ids_of("transport_briefing")[0]
+        first, *others = reader.segment_ids_of(SEED_ID)[:3]
+        # the lone match scores a hair higher on its own; the seed's segment has its document behind it
+        ranked = [(lone, 0.100), (first, 0.099), *((sid, 0.05) for sid in others)]
+        assert [sid for sid, _ in _with_document_evidence(reader, ranked)][:2] == [first, lone]

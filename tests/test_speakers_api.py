@@ -10,8 +10,8 @@ import pytest
 from rag.config import Settings
 from rag.index import Index
 from rag.ingest import ingest_paths
+from rag.models import Filters
 from rag.search import search
-from rag.store import Filters
 from tests.conftest import EXAMPLES, LiveServer, assert_error
 
 

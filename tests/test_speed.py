@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rag.vectors import KINDS, VectorIndex, choose_kind
 
 from rag.batching import LRUCache, MicroBatcher, QueryEncoder, encode_query
 from rag.embedding import Embedder
-from rag.vectors import KINDS, VectorIndex, choose_kind
 from tests.conftest import EXAMPLES, FORMATS
 
 QUESTIONS = [

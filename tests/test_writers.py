@@ -10,11 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from rag.locking import lock_holder
 
 from rag.config import Settings
 from rag.index import Index
 from rag.ingest import ingest_paths
-from rag.locking import lock_holder
 from tests.conftest import EXAMPLES, ROOT, SEED, LiveServer
 
 CLI = [sys.executable, "-m", "rag.cli"]

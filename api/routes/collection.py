@@ -32,11 +32,4 @@ def patch_speakers(body: SpeakersPatch, index: IndexDep) -> list[dict]:
 
 
 def speaker_list(index: Index) -> list[dict]:
-    directory = index.speakers
-    people: dict[str, dict] = {}
-    for name, count in index.store.speakers():
-        person = people.setdefault(directory.canonical_of(name), {"passages": 0, "aliases": []})
-        person["passages"] += count
-        person["aliases"].append({"name": name, "passages": count})
-    ordered = sorted(people.items(), key=lambda item: (-item[1]["passages"], item[0]))
-    return [{"name": name, **person} for name, person in ordered]
+    return index.people()

@@ -23,10 +23,10 @@ def health(request: Request) -> dict:
     out = {"status": "ok", "index": str(holder.settings.index_dir)}
     try:
         index = holder.get()
+        counts = holder.counts()
     except Exception:
         return out
-    counts = index.store.counts()
-    return {**out, "documents": counts["documents"], "passages": counts["passages"], "model": index.manifest["model"]}
+    return {**out, "documents": counts["documents"], "passages": counts["passages"], "model": index.manifest.model}
 
 
 @router.get(
@@ -48,10 +48,10 @@ def ready(request: Request) -> dict:
         raise HTTPError(503, "the index cannot be opened; the server log has the details") from None
     if not holder.ready:
         raise HTTPError(503, holder.load_error or "the model is still loading")
-    counts = index.store.counts()
+    counts = holder.counts()
     return {
         "status": "ready",
         "documents": counts["documents"],
         "passages": counts["passages"],
-        "model": index.manifest["model"],
+        "model": index.manifest.model,
     }

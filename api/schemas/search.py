@@ -16,7 +16,7 @@ from api.schemas.examples import (
     SEED_RESULT,
 )
 from api.schemas.fields import VISIBLE, VISIBLE_RE, DocumentRef, IsoDate, Text
-from rag.store import Filters
+from rag.models import Filters
 
 
 class SearchFilters(BaseModel):

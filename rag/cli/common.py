@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -69,20 +68,6 @@ WaitOption = Annotated[
     bool,
     typer.Option("--wait", help="If another process is writing to the index, wait for it instead of stopping at once."),
 ]
-
-
-@contextlib.contextmanager
-def _sole_writer(directory: Path, wait: bool) -> Iterator[None]:
-    """Hold the index's write lock for a whole command; a taken lock stops it with the holder named."""
-    from rag.locking import IndexBusyError, writer_lock
-
-    directory.mkdir(parents=True, exist_ok=True)
-    with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(writer_lock(directory, wait=wait))
-        except IndexBusyError as exc:
-            raise RagError(f"{exc.message}, or pass --wait", field="index") from None
-        yield
 
 
 def _iso_date(value: str | None, option: str) -> str | None:

@@ -18,7 +18,6 @@ from rag.cli.common import (
     _index_dir,
     _iso_date,
     _model,
-    _sole_writer,
     app,
     err,
     out,
@@ -58,24 +57,18 @@ def ingest(
     One writer at a time: while another process writes to the index this stops with a message
     naming it (exit 1), or with --wait waits for it.
     """
-    directory = _index_dir(index)
-    with _sole_writer(directory, wait):
-        _ingest(paths, directory, model, fmt, batch, segment_tokens)
-
-
-def _ingest(
-    paths: list[Path],
-    directory: Path,
-    model: str | None,
-    fmt: str | None,
-    batch: int | None,
-    segment_tokens: int | None,
-) -> None:
     from rag.index import Index
+
+    directory = _index_dir(index)
+    idx = Index.open(directory, model=_model(model), create=True, segment_tokens=segment_tokens)
+    with idx.collection.exclusive(wait):
+        _ingest(paths, idx, fmt, batch)
+
+
+def _ingest(paths: list[Path], idx, fmt: str | None, batch: int | None) -> None:
     from rag.ingest import find_transcripts, ingest_paths
 
     files, _ = find_transcripts(paths)
-    idx = Index.open(directory, model=_model(model), create=True, segment_tokens=segment_tokens)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -106,7 +99,7 @@ def _ingest(
     out.print(
         f"indexed {report.documents} documents ({report.turns} turns, {report.passages} passages)"
         f", {report.unchanged} unchanged, {len(report.failures)} failed, in {report.seconds:.1f} s"
-        f" -> {directory}",
+        f" -> {idx.collection.location}",
         highlight=False,
     )
     if report.failures and not report.documents and not report.unchanged:
@@ -186,14 +179,11 @@ def delete(
 ) -> None:
     """Remove a document and its passages from the index."""
     from rag.documents import delete_document
-    from rag.errors import NoIndexError
-    from rag.index import MANIFEST, Index
+    from rag.index import Index
 
-    directory = _index_dir(index)
-    if not (directory / MANIFEST).exists():
-        raise NoIndexError(str(directory))  # before the lock, which would create the folder
-    with _sole_writer(directory, wait):
-        delete_document(Index.open(directory), doc_id)
+    idx = Index.open(_index_dir(index))
+    with idx.collection.exclusive(wait):
+        delete_document(idx, doc_id)
     out.print(f"deleted {doc_id}", highlight=False)
 
 
@@ -220,9 +210,9 @@ def check(
 
     Exit status 1 when anything is wrong; each problem says what `rag repair` would do about it.
     """
-    from rag.integrity import check_index
+    from rag.storage.embedded import check as check_collection
 
-    report = check_index(_index_dir(index))
+    report = check_collection(_index_dir(index))
     if as_json:
         print(json.dumps({"ok": report.ok, "facts": report.facts, "problems": report.problems}, indent=2))
     else:
@@ -245,9 +235,9 @@ def repair(
     Documents that are not whole in the store are removed (ingest them again); nothing is re-embedded.
     Exit status 1 when problems remain.
     """
-    from rag.integrity import repair_index
+    from rag.storage.embedded import repair as repair_collection
 
-    report = repair_index(_index_dir(index), model=model)
+    report = repair_collection(_index_dir(index), model=model)
     for action in report.actions:
         out.print(f"repaired: {action}", highlight=False, soft_wrap=True)
     if report.check is not None:
@@ -258,7 +248,7 @@ def repair(
 
 def _print_check(report) -> None:
     facts = report.facts
-    out.print(f"index      {report.directory}", highlight=False)
+    out.print(f"index      {report.location}", highlight=False)
     if "model" in facts:
         out.print(f"model      {facts['model']}, dimension {facts['dimension']}", highlight=False)
     if "documents" in facts:
@@ -270,6 +260,6 @@ def _print_check(report) -> None:
     for problem in report.problems:
         out.print(f"[red]problem:[/red] {problem}", highlight=False, soft_wrap=True)
     if report.ok:
-        out.print("ok: manifest, model, store and derived files agree", highlight=False)
+        out.print("ok: manifest, model, store and base files agree", highlight=False)
     else:
         out.print(f"{len(report.problems)} problems", highlight=False)

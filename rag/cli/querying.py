@@ -39,8 +39,8 @@ def search(
 ) -> None:
     """Answer a question with the best matching passages and who said them."""
     from rag.index import Index
+    from rag.models import Filters
     from rag.search import search as run_search
-    from rag.store import Filters
 
     filters = Filters(
         speakers=tuple(speaker or ()),
@@ -85,7 +85,7 @@ def context(
     """Build a chat model's context: numbered quotes, who said them, where and when, within a token budget."""
     from rag.context import build_context
     from rag.index import Index
-    from rag.store import Filters
+    from rag.models import Filters
 
     filters = Filters(
         speakers=tuple(speaker or ()), date_from=_iso_date(date_from, "--from"), date_to=_iso_date(date_to, "--to")
@@ -121,17 +121,13 @@ def speakers(
         idx.merge_speakers([merge[0]], merge[1])
     if rename:
         idx.rename_speaker(*rename)
-    directory = idx.speakers
-    people: dict[str, list[tuple[str, int]]] = {}
-    for name, count in idx.store.speakers():
-        people.setdefault(directory.canonical_of(name), []).append((name, count))
+    people = idx.people()
     if as_json:
-        listing = [{"name": c, "aliases": [{"name": n, "passages": k} for n, k in a]} for c, a in people.items()]
-        print(json.dumps(listing, ensure_ascii=False, indent=2))
+        print(json.dumps(people, ensure_ascii=False, indent=2))
         return
     table = Table("speaker", "passages", "written as")
-    for canonical, aliases in sorted(people.items(), key=lambda item: -sum(k for _, k in item[1])):
-        table.add_row(canonical, str(sum(k for _, k in aliases)), "; ".join(n for n, _ in aliases))
+    for person in people:
+        table.add_row(person["name"], str(person["passages"]), "; ".join(a["name"] for a in person["aliases"]))
     out.print(table)
 
 

@@ -41,7 +41,7 @@ def serve(
     configure_serving()  # before numpy, faiss or onnxruntime load their thread pools
     import uvicorn
 
-    from rag.index import MANIFEST
+    from rag.storage.embedded.collection import MANIFEST
 
     settings = _settings()
     directory = _index_dir(index)

@@ -1,4 +1,4 @@
-"""Locks: many readers or one writer inside a process, one writer process per index."""
+"""Locks on files of a collection directory: one writing process at a time, one building a base."""
 
 from __future__ import annotations
 
@@ -11,52 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rag.errors import RagError
+from rag.errors import IndexBusyError
 
 LOCK_FILE = "write.lock"
-
-
-class IndexBusyError(RagError):
-    """Another process is writing to this index."""
-
-
-class ReadWriteLock:
-    """Searches share the index; a write waits for them and holds it alone, briefly."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writer = False
-        self._waiting_writers = 0
-
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        with self._cond:
-            while self._writer or self._waiting_writers:
-                self._cond.wait()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if not self._readers:
-                    self._cond.notify_all()
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        with self._cond:
-            self._waiting_writers += 1
-            while self._writer or self._readers:
-                self._cond.wait()
-            self._waiting_writers -= 1
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()
 
 
 @contextmanager
@@ -89,6 +46,24 @@ def writer_lock(directory: Path, *, wait: bool | float = True, holder: str | Non
         finally:
             held.pop(key, None)
             os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def try_lock(path: Path) -> Iterator[bool]:
+    """Hold an exclusive lock on `path` if nobody else does; yields whether it is held."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)

@@ -7,10 +7,10 @@ Kinds (`VectorIndex.kind`, chosen by `choose_kind(n)` when an index is built fro
 | `flat`    | IndexFlatIP                             | n < FLAT_MAX      | 1 (exact)          |
 | `ivf-sq8` | IndexIVFScalarQuantizer (8-bit), nprobe | n >= FLAT_MAX     | >= 0.98 (bench)    |
 
-Both sit in an IndexIDMap2, so ids are the store's passage ids and vectors can be removed. The
-thresholds and nprobe come from bench/ measurements on this machine (bench/README.md). `sq8` (flat
-8-bit codes, exhaustive) is available by name. HNSW is not offered: it cannot remove vectors, which every
-document replacement needs.
+Flat kinds sit in an IndexIDMap2, IVF keeps ids itself, so ids are the store's segment ids. An index is
+built once from the store and never changed: segments written since are searched beside it (searchable.py)
+until the next base is built. The thresholds and nprobe come from bench/ measurements on this machine
+(bench/README.md). `sq8` (flat 8-bit codes, exhaustive) is available by name.
 
 Filtered search (`allowed` ids) works for every kind: exact kinds scan with an ID selector; an IVF index
 with an allowed set that is small (or a small share of the collection) searches those vectors exactly
@@ -19,9 +19,7 @@ selector, in proportion to how much the filter removes.
 
 Loading memory-maps the FAISS file where the kind allows it (flat and 8-bit codes are read in place,
 the page cache shares them between processes, and start-up does not read the whole file: loading the 1M
-IVF file of 395 MB adds ~70 MB of RSS); the first write (add or remove) after such a load reads the index
-into memory. An exact index that grows past FLAT_MAX through `add` is rebuilt as IVF there and then
-(training takes ~10 s at 50k vectors on 2 cores, under the index's write lock: searches wait once).
+IVF file of 395 MB adds ~70 MB of RSS).
 
 Threads: each search runs FAISS on `RAG_FAISS_THREADS` OpenMP threads (default 1). OpenMP thread counts
 are per calling thread, so the count is set in the thread that searches, on each call.
@@ -36,7 +34,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from rag.durable import fsync_dir
+from rag.storage.embedded.durable import fsync_dir
 
 FLAT_MAX = 50_000  # below: exact search is fast enough and nothing is approximated
 KINDS = ("flat", "sq8", "ivf-sq8")
@@ -89,11 +87,9 @@ def _parallel_mode(index: faiss.Index) -> None:
 
 
 class VectorIndex:
-    """Passage vectors; ids are the store's passage ids."""
+    """Segment vectors under the store's segment ids; built once, then only searched."""
 
-    def __init__(self, index: faiss.Index, path: Path | None = None, mapped: bool = False):
-        self._path = path
-        self._mapped = mapped
+    def __init__(self, index: faiss.Index):
         self._set_index(index)
         self.nprobe = default_nprobe(self._inner.nlist) if self._ivf else None
 
@@ -131,7 +127,7 @@ class VectorIndex:
         return "flat"
 
     def describe(self) -> dict:
-        """What the manifest states about this index."""
+        """What `rag stats` states about this index."""
         out: dict = {"kind": self.kind, "vectors": len(self)}
         if self._ivf:
             out.update(nlist=int(self._inner.nlist), nprobe=self.nprobe)
@@ -167,7 +163,7 @@ class VectorIndex:
         return cls(ivf)._added(ids, vectors)
 
     def _added(self, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
-        self.add(ids, vectors)
+        self._add(ids, vectors)
         return self
 
     def __len__(self) -> int:
@@ -177,33 +173,9 @@ class VectorIndex:
     def dimension(self) -> int:
         return int(self.index.d)
 
-    def _writable(self) -> None:
-        """A memory-mapped index is read into memory before it is changed."""
-        if self._mapped and self._path is not None:
-            self._set_index(faiss.read_index(str(self._path)))
-            self._mapped = False
-        self._ids = None
-
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Add vectors; an exact index that grows past FLAT_MAX is rebuilt as the kind for its size."""
-        if not len(ids):
-            return
-        self._writable()
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        ids = np.asarray(ids, dtype=np.int64)
-        if self.kind == "flat" and len(self) + len(ids) >= FLAT_MAX and choose_kind(len(self) + len(ids)) != "flat":
-            held = faiss.vector_to_array(self.index.id_map).astype(np.int64)
-            matrix = faiss.rev_swig_ptr(self._inner.get_xb(), len(held) * self.dimension).reshape(len(held), -1)
-            grown = VectorIndex.build(self.dimension, np.concatenate([held, ids]), np.concatenate([matrix, vectors]))
-            self._set_index(grown.index)
-            self.nprobe = grown.nprobe
-            return
-        self.index.add_with_ids(vectors, ids)
-
-    def remove(self, ids: list[int] | np.ndarray) -> None:
+    def _add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
-            self._writable()
-            self.index.remove_ids(np.asarray(ids, dtype=np.int64))
+            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
 
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) per query row, only among `allowed` ids when given; -1 pads."""
@@ -284,14 +256,11 @@ class VectorIndex:
     def load(cls, path: Path) -> VectorIndex:
         """Read an index, memory-mapping its vectors where the kind allows (`RAG_VECTOR_MMAP=0`: read it all)."""
         if os.environ.get("RAG_VECTOR_MMAP", "1") == "0":
-            return cls(faiss.read_index(str(path)), Path(path), False)
+            return cls(faiss.read_index(str(path)))
         try:
-            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
-            mapped = True
+            return cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY))
         except RuntimeError:
-            index = faiss.read_index(str(path))
-            mapped = False
-        return cls(index, Path(path), mapped)
+            return cls(faiss.read_index(str(path)))
 
 
 def _sample(vectors: np.ndarray, n: int) -> np.ndarray:

@@ -1,0 +1,407 @@
+"""EmbeddedCollection: a collection in one directory (sqlite store, searchable files), for one machine.
+
+Layout: `manifest.json` (how it was built), `passages.sqlite` (the store: every row and vector, the source
+of truth), `base-<generation>/` (FAISS vectors and BM25 postings of every segment at that generation),
+`write.lock` (one writing process at a time) and `compact.lock` (one process building a base at a time).
+
+A write is a sqlite transaction per document and nothing else: durable when it returns, and a crash at
+any point leaves each document old or new. Readers search the base plus the segments written since it
+(read from the store by the change alone, see searchable.py). When those pile up (COMPACT_* below), a new
+base is built from the store beside the old one, in the background for a server, and switched to in one
+transaction; the previous base stays on disk until the next one, for readers still using it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import IndexMismatchError, NoIndexError
+from rag.lexical import terms
+from rag.models import Document, Filters, PreparedDocument, StoredSegment, Turn
+from rag.storage.embedded import queries
+from rag.storage.embedded import store as st
+from rag.storage.embedded.durable import write_json_atomic
+from rag.storage.embedded.locking import IndexBusyError, try_lock, writer_lock
+from rag.storage.embedded.searchable import BASE_PREFIX, Base, Searchable
+from rag.storage.interface import Collection, Counts, Ranked, Reader
+from rag.storage.manifest import FORMAT_VERSION, Manifest, now
+
+MANIFEST = "manifest.json"
+STORE = "passages.sqlite"
+COMPACT_LOCK = "compact.lock"
+# A new base is built when the segments written or deleted since the last one reach a tenth of it, at
+# least COMPACT_MIN and at most COMPACT_MAX: the rows searched from memory stay few (a numpy scan of
+# 50,000 vectors takes ~5 ms), and a bulk ingest rebuilds a geometric series, not once per batch.
+COMPACT_MIN = 4096
+COMPACT_MAX = 50_000
+COMPACT_SHARE = 0.1
+
+log = logging.getLogger("rag.storage")
+
+
+def compaction_due(pending: int, base_rows: int) -> bool:
+    return pending >= min(COMPACT_MAX, max(COMPACT_MIN, COMPACT_SHARE * base_rows))
+
+
+class EmbeddedCollection(Collection):
+    """A collection in a directory; open with `EmbeddedCollection.open`."""
+
+    def __init__(self, directory: Path, manifest: Manifest, *, background: bool = False):
+        self.directory = directory
+        self.manifest = manifest
+        self.store = st.Store(directory / STORE)
+        self._searchable: Searchable | None = None
+        self._advance = threading.Lock()  # one thread at a time moves the searchable on
+        self._write_wait: bool | float = True
+        self._background = background  # build new bases in a background thread (servers) or inline
+        self._compactor: threading.Thread | None = None
+        self.remove_leftovers()
+
+    @classmethod
+    def open(
+        cls, directory: str | Path, *, create: Manifest | None = None, background: bool = False
+    ) -> EmbeddedCollection:
+        """Open the collection in `directory`; with `create`, make an empty one of that manifest if none."""
+        directory = Path(directory)
+        path = directory / MANIFEST
+        if not path.exists():
+            if create is None:
+                raise NoIndexError(str(directory))
+            directory.mkdir(parents=True, exist_ok=True)
+            with writer_lock(directory):
+                if not path.exists():
+                    write_json_atomic(path, create.to_dict() | {"created_at": now()})
+        return cls(directory, read_manifest(directory), background=background)
+
+    @property
+    def location(self) -> str:
+        return str(self.directory)
+
+    # ------------------------------------------------------------------ reads
+
+    @contextmanager
+    def reading(self) -> Iterator[EmbeddedReader]:
+        with self.store.snapshot() as db:
+            yield EmbeddedReader(self, db)
+
+    def searchable(self, db) -> Searchable:
+        """The searchable of the generation `db` sees (or a newer one another thread has moved on to)."""
+        state = st.state(db)
+        current = self._searchable
+        if current is not None and current.generation >= state.generation and current.base.generation >= state.base:
+            return current
+        with self._advance:
+            current = self._searchable
+            if current is None or current.base.generation < state.base:
+                base = self._load_base(state.base)
+                # a base that cannot be read is replaced by every segment of the store, from memory
+                after = state.base_max_id if len(base.ids) or state.base_rows == 0 else 0
+                current = Searchable.start(
+                    base,
+                    state.generation,
+                    st.segment_rows(db, after, self.manifest.dimension),
+                    st.deleted_since(db, state.base),
+                )
+            elif current.generation < state.generation:
+                current = current.advance(
+                    state.generation,
+                    st.segment_rows(db, current.max_id, self.manifest.dimension),
+                    st.deleted_since(db, current.generation),
+                )
+            self._searchable = current
+        lost = state.base_rows > 0 and not len(current.base.ids)
+        if lost or compaction_due(current.pending, len(current.base.ids)):
+            self._compact_soon()
+        return current
+
+    def _load_base(self, generation: int) -> Base:
+        if generation < 0:
+            return Base.empty(self.manifest.dimension)
+        directory = self.directory / f"{BASE_PREFIX}{generation}"
+        try:
+            base = Base.load(directory)
+            if base.vectors.dimension != self.manifest.dimension:
+                raise ValueError(f"dimension {base.vectors.dimension}, not {self.manifest.dimension}")
+            return base
+        except Exception as exc:  # missing or damaged: the store has everything it held
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+            log.warning("%s cannot be read (%s): searching the store's segments until it is rebuilt", directory, reason)
+            return dataclasses.replace(Base.empty(self.manifest.dimension), generation=generation)
+
+    # ------------------------------------------------------------------ writes
+
+    @contextmanager
+    def exclusive(self, wait: bool) -> Iterator[None]:
+        try:
+            lock = writer_lock(self.directory, wait=wait)
+            lock.__enter__()
+        except IndexBusyError as exc:
+            raise IndexBusyError(f"{exc.message}, or pass --wait", field="index") from None
+        try:
+            yield
+        finally:
+            lock.__exit__(None, None, None)
+
+    def set_write_wait(self, seconds: float | None) -> None:
+        self._write_wait = True if seconds is None else seconds
+
+    def apply(self, add: Sequence[PreparedDocument] = (), delete: Sequence[str] = ()) -> None:
+        segment_terms = [[terms(s.text) for s in prepared.segments] for prepared in add]  # outside the lock
+        with writer_lock(self.directory, wait=self._write_wait):
+            with self.store.snapshot() as db:
+                next_passage, next_segment = st.next_ids(db)
+            for doc_id in delete:
+                with self.store.transaction() as db:
+                    st.bump(db)
+                    st.delete_document(db, doc_id)
+            for prepared, words in zip(add, segment_terms, strict=True):
+                passage_ids = range(next_passage, next_passage + len(prepared.passages))
+                segment_ids = range(next_segment, next_segment + len(prepared.segments))
+                with self.store.transaction() as db:
+                    st.bump(db)
+                    st.delete_document(db, prepared.doc.id)
+                    st.put_document(db, prepared, passage_ids, segment_ids, words)
+                next_passage += len(prepared.passages)
+                next_segment += len(prepared.segments)
+            with self.store.snapshot() as db:
+                state = st.state(db)
+                due = compaction_due(st.pending(db, state.base_max_id), state.base_rows)
+        if due:
+            self._compact_soon()
+
+    def set_canonical(self, names: Iterable[str], canonical: str) -> None:
+        with writer_lock(self.directory, wait=self._write_wait), self.store.transaction() as db:
+            st.set_canonical(db, names, canonical)
+
+    # ------------------------------------------------------------------ bases
+
+    def compact(self) -> bool:
+        """Build a base of every segment from the store and switch to it; False when another process is at it."""
+        with try_lock(self.directory / COMPACT_LOCK) as locked:
+            if not locked:
+                return False
+            with self.store.snapshot() as db:
+                state = st.state(db)
+                rows = st.segment_rows(db, 0, self.manifest.dimension)
+            if state.base == state.generation:
+                return True
+            directory = self.directory / f"{BASE_PREFIX}{state.generation}"
+            base = Base.build(directory, state.generation, rows, self.manifest.dimension)
+            with writer_lock(self.directory):
+                with self.store.transaction() as db:
+                    if st.state(db).base < state.generation:
+                        st.install_base(db, state.generation, base.max_id, len(base.ids))
+                self._remove_leftovers_unlocked(compacting=True)
+            return True
+
+    def _compact_soon(self) -> None:
+        if not self._background:
+            self.compact()
+            return
+        with self._advance:
+            if self._compactor is not None and self._compactor.is_alive():
+                return
+            self._compactor = threading.Thread(target=self._compact_logged, name="rag-compact", daemon=True)
+            self._compactor.start()
+
+    def _compact_logged(self) -> None:
+        try:
+            self.compact()
+        except Exception:
+            log.exception("building a new base in %s failed; searches go on with the old one", self.directory)
+
+    def wait_for_compaction(self) -> None:
+        """Wait until a background base build has finished (tests and benchmarks)."""
+        thread = self._compactor
+        if thread is not None:
+            thread.join()
+
+    def remove_leftovers(self) -> list[str]:
+        """Remove what interrupted writes and old bases left, when no other process writes or builds a base."""
+        try:
+            with writer_lock(self.directory, wait=False):
+                return self._remove_leftovers_unlocked()
+        except IndexBusyError:
+            return []
+
+    def _remove_leftovers_unlocked(self, compacting: bool = False) -> list[str]:
+        with try_lock(self.directory / COMPACT_LOCK) as locked:
+            if not (locked or compacting):
+                return []  # another process is building a base: its files are its work
+            with self.store.snapshot() as db:
+                current = st.state(db).base
+            removed = []
+            for path in leftover_files(self.directory, current):
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+                removed.append(path.name)
+            return removed
+
+    # ------------------------------------------------------------------ facts
+
+    def describe(self) -> dict[str, object]:
+        with self.store.snapshot() as db:
+            state = st.state(db)
+            pending = st.pending(db, state.base_max_id)
+        base = self._searchable.base.describe() if self._searchable is not None else {"generation": state.base}
+        return {
+            "backend": "embedded",
+            "directory": str(self.directory),
+            "generation": state.generation,
+            "base": base,
+            "pending_segments": pending,
+        }
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class EmbeddedReader(Reader):
+    """Reads of one sqlite snapshot, with the searchable of its generation."""
+
+    def __init__(self, collection: EmbeddedCollection, db):
+        self._collection = collection
+        self._db = db
+        self._searchable: Searchable | None = None
+        self._allowed: dict[Filters, np.ndarray] = {}
+
+    def _search(self) -> Searchable:
+        if self._searchable is None:
+            self._searchable = self._collection.searchable(self._db)
+        return self._searchable
+
+    def _allowed_ids(self, filters: Filters) -> np.ndarray | None:
+        if not filters:
+            return None
+        if filters not in self._allowed:
+            self._allowed[filters] = queries.segment_ids(self._db, filters)
+        return self._allowed[filters]
+
+    @property
+    def generation(self) -> int:
+        return st.state(self._db).generation
+
+    @property
+    def speakers_version(self) -> tuple[int, int]:
+        state = st.state(self._db)
+        return state.generation, state.speakers
+
+    def dense(self, vector: np.ndarray, n: int, filters: Filters) -> Ranked:
+        allowed = self._allowed_ids(filters)
+        if allowed is not None and not len(allowed):
+            return []
+        return self._search().dense(vector, n, allowed)
+
+    def lexical(self, terms: Sequence[str], n: int, filters: Filters) -> Ranked:
+        allowed = self._allowed_ids(filters)
+        if allowed is not None and not len(allowed):
+            return []
+        return self._search().lexical(list(terms), n, allowed)
+
+    def admits_any(self, filters: Filters) -> bool:
+        allowed = self._allowed_ids(filters)
+        return allowed is None or bool(len(allowed))
+
+    def segments(self, ids: Sequence[int]) -> dict[int, StoredSegment]:
+        return queries.segments(self._db, ids)
+
+    def segment_documents(self, ids: Sequence[int]) -> dict[int, str]:
+        return queries.segment_documents(self._db, ids)
+
+    def segment_ids_of(self, doc_id: str) -> list[int]:
+        return queries.segment_ids_of(self._db, doc_id)
+
+    def answer_segments(self, turns: Sequence[tuple[str, int]], filters: Filters) -> dict[tuple[str, int], list[int]]:
+        answers = queries.answer_segments(self._db, turns)
+        allowed = self._allowed_ids(filters)
+        if allowed is None:
+            return answers
+        admitted = set(allowed.tolist())
+        kept = {turn: [a for a in ids if a in admitted] for turn, ids in answers.items()}
+        return {turn: ids for turn, ids in kept.items() if ids}
+
+    def admitted_passages(self, filters: Filters, segment_ids: Sequence[int]) -> set[int]:
+        return queries.admitted_passages(self._db, filters, segment_ids)
+
+    def document(self, doc_id: str) -> Document | None:
+        found = queries.documents(self._db, ids=[doc_id])
+        return found[0] if found else None
+
+    def documents(self, **filters) -> list[Document]:
+        return queries.documents(self._db, **filters)
+
+    def count_documents(self, **filters) -> int:
+        return queries.count_documents(self._db, **filters)
+
+    def turns(self, doc_id: str) -> list[Turn]:
+        return queries.turns(self._db, doc_id)
+
+    def content_hash(self, doc_id: str) -> str | None:
+        return queries.content_hash(self._db, doc_id)
+
+    def speakers(self) -> list[tuple[str, int]]:
+        return queries.speakers(self._db)
+
+    def speaker_overrides(self) -> dict[str, str]:
+        return queries.speaker_overrides(self._db)
+
+    def counts(self) -> Counts:
+        return queries.counts(self._db)
+
+    def stored_ids(self) -> np.ndarray:
+        """Every segment id in the store, ascending."""
+        return st.segment_ids(self._db)
+
+    def rule_violations(self) -> list[tuple[int, str]]:
+        return st.rule_violations(self._db, None)
+
+    def live_ids(self) -> np.ndarray:
+        """The segment ids the searchable of this generation holds (for integrity checks)."""
+        search = self._search()
+        base = search.base.ids[~search.base_removed]
+        delta = search.delta.ids[: search.n_delta][~search.delta_removed]
+        return np.sort(np.concatenate([base, delta]))
+
+
+def read_manifest(directory: Path) -> Manifest:
+    """The directory's manifest; one of format 2 (before the store kept terms) is brought up to date."""
+    path = directory / MANIFEST
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexMismatchError(f"unreadable manifest {path}: {exc}") from None
+    if isinstance(data, dict) and data.get("format_version") == 2 and (directory / STORE).exists():
+        # the store migrates itself when opened; its old FAISS and BM25 files become leftovers
+        data = {key: data.get(key) for key in ("model", "dimension", "segment_tokens", "overlap_tokens", "created_at")}
+        data["format_version"] = FORMAT_VERSION
+        with writer_lock(directory):
+            st.Store(directory / STORE).close()
+            write_json_atomic(path, data)
+    return Manifest.from_dict(data, str(directory))
+
+
+def leftover_files(directory: Path, current_base: int) -> list[Path]:
+    """Files no reader needs: temporary ones, bases older than the one before the current, old-format files."""
+    bases = sorted(
+        (int(p.name.removeprefix(BASE_PREFIX)), p)
+        for p in directory.glob(f"{BASE_PREFIX}*")
+        if p.name.removeprefix(BASE_PREFIX).isdigit()
+    )
+    older = [p for generation, p in bases if generation < current_base]
+    keep = {p for generation, p in bases if generation == current_base} | set(older[-1:])
+    out = []
+    for path in sorted(directory.iterdir()):
+        name = path.name
+        stale_base = name.startswith(BASE_PREFIX) and path not in keep
+        old_format = name.startswith(("vectors-", "lexical-"))  # the files of format 2
+        if name.endswith(".tmp") or stale_base or old_format:
+            out.append(path)
+    return out

@@ -1,0 +1,193 @@
+"""The collection's interface: what search, documents, context, integrity and the API ask of storage.
+
+A collection holds documents, their turns, passages and segments (with one vector each) and the speaker
+overrides. Two backends implement it: `embedded` (files in one directory: sqlite, FAISS, BM25 postings)
+and `postgres` (one database, shared by any number of servers). Ranking lives above both (rag.search), so
+both rank alike; a backend answers for candidates and rows, never for how they are combined.
+
+Reads happen inside `Collection.reading()`, which yields a `Reader` over one consistent state: every
+read through it sees the same documents. Writes are `apply()` (documents added, replaced, deleted: each
+document one transaction, so a reader sees it whole or not at all) and `set_canonical()`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.models import Document, Filters, PreparedDocument, StoredSegment, Turn
+from rag.storage.manifest import Manifest
+
+Ranked = list[tuple[int, float]]  # (segment id, score), best first
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How much a collection holds."""
+
+    documents: int = 0
+    turns: int = 0
+    passages: int = 0
+    segments: int = 0
+
+
+@dataclass
+class CheckReport:
+    """What a check found: facts about the collection, and every problem in words."""
+
+    location: str
+    facts: dict[str, object] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class RepairReport:
+    """What a repair did, and what a check still finds afterwards."""
+
+    location: str
+    actions: list[str] = field(default_factory=list)
+    check: CheckReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.check is not None and self.check.ok
+
+
+class Reader(ABC):
+    """Reads of one consistent state of a collection; valid only inside `Collection.reading()`."""
+
+    @property
+    @abstractmethod
+    def generation(self) -> int:
+        """Goes up with every change to the documents."""
+
+    @property
+    @abstractmethod
+    def speakers_version(self) -> tuple[int, int]:
+        """Changes whenever the speaker directory may have: documents or speaker names changed."""
+
+    # ---------------------------------------------------------------- candidates
+
+    @abstractmethod
+    def dense(self, vector: np.ndarray, n: int, filters: Filters) -> Ranked:
+        """The n segments whose vectors best match (inner product), among those the filters admit."""
+
+    @abstractmethod
+    def lexical(self, terms: Sequence[str], n: int, filters: Filters) -> Ranked:
+        """The n segments of best BM25 score for these terms (positive scores only, ties by id)."""
+
+    @abstractmethod
+    def admits_any(self, filters: Filters) -> bool:
+        """Whether any segment holds a passage the filters admit."""
+
+    # ---------------------------------------------------------------- rows
+
+    @abstractmethod
+    def segments(self, ids: Sequence[int]) -> dict[int, StoredSegment]:
+        """Segments with their passages and documents, by id; ids that do not exist are absent."""
+
+    @abstractmethod
+    def segment_documents(self, ids: Sequence[int]) -> dict[int, str]:
+        """The document id of each segment id."""
+
+    @abstractmethod
+    def segment_ids_of(self, doc_id: str) -> list[int]:
+        """A document's segment ids, in order."""
+
+    @abstractmethod
+    def answer_segments(
+        self, turns: Sequence[tuple[str, int]], filters: Filters
+    ) -> dict[tuple[str, int], list[int]]:
+        """For question turns (doc_id, turn_index): the segments of the answer that follows, in order,
+        of those holding a passage the filters admit."""
+
+    @abstractmethod
+    def admitted_passages(self, filters: Filters, segment_ids: Sequence[int]) -> set[int]:
+        """Of these segments' passages, the ids of those the filters admit."""
+
+    @abstractmethod
+    def document(self, doc_id: str) -> Document | None: ...
+
+    @abstractmethod
+    def documents(
+        self,
+        *,
+        ids: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        speakers: Sequence[str] = (),
+    ) -> list[Document]:
+        """Documents by date then id; `speakers` keeps those where any of them has a turn."""
+
+    @abstractmethod
+    def count_documents(
+        self, *, date_from: str | None = None, date_to: str | None = None, speakers: Sequence[str] = ()
+    ) -> int:
+        """How many documents `documents()` would list with these filters and no paging."""
+
+    @abstractmethod
+    def turns(self, doc_id: str) -> list[Turn]:
+        """A document's turns in order."""
+
+    @abstractmethod
+    def content_hash(self, doc_id: str) -> str | None: ...
+
+    @abstractmethod
+    def speakers(self) -> list[tuple[str, int]]:
+        """Every speaker as written with their passage count, most passages first."""
+
+    @abstractmethod
+    def speaker_overrides(self) -> dict[str, str]:
+        """Names (as written, or canonical) mapped to the canonical name a user gave them."""
+
+    @abstractmethod
+    def counts(self) -> Counts: ...
+
+
+class Collection(ABC):
+    """A collection of transcripts in one backend."""
+
+    manifest: Manifest
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where it is, for people: a directory, or a database URL with its password masked."""
+
+    @abstractmethod
+    def reading(self) -> AbstractContextManager[Reader]:
+        """A consistent read of the collection."""
+
+    @abstractmethod
+    def apply(self, add: Sequence[PreparedDocument] = (), delete: Sequence[str] = ()) -> None:
+        """Add (replacing documents of the same id) and delete documents; each is one transaction."""
+
+    @abstractmethod
+    def set_canonical(self, names: Iterable[str], canonical: str) -> None:
+        """Record that these speaker names (as written, or canonical) mean `canonical`."""
+
+    @abstractmethod
+    def exclusive(self, wait: bool) -> AbstractContextManager[None]:
+        """Keep other writers out for a whole command (a bulk ingest); if another holds the collection, an
+        IndexBusyError naming it, unless `wait`. Backends that take concurrent writers need not exclude."""
+
+    @abstractmethod
+    def set_write_wait(self, seconds: float | None) -> None:
+        """How long a write waits for another writer before failing (None: as long as it takes)."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, object]:
+        """Facts about the backend for `rag stats` and the health endpoints (no secrets)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
