@@ -71,13 +71,14 @@ class IndexHolder:
 
     def _open(self, create: bool) -> Index:
         directory, model = self.settings.index_dir, self.settings.model
+        options = {"background": True, "rebuild_after": self.settings.rebuild_after}
         if self._embedder is None:
-            return Index.open(directory, model=model, create=create, background=True)
+            return Index.open(directory, model=model, create=create, **options)
         try:
-            return Index.open(directory, model=model, create=create, embedder=self._embedder, background=True)
+            return Index.open(directory, model=model, create=create, embedder=self._embedder, **options)
         except IndexMismatchError:
             # built with another model since start-up: that model is loaded on first use
-            return Index.open(directory, model=model, background=True)
+            return Index.open(directory, model=model, **options)
 
     @property
     def loaded(self) -> Index | None:

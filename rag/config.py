@@ -46,6 +46,13 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed by CORS (comma-separated, or *); none: CORS off."
     )
     log_level: str = Field("INFO", description="Level of the service's JSON log lines.")
+    rebuild_after: int | None = Field(
+        None,
+        ge=1,
+        description="Embedded index: segments written or deleted since its searchable files were built that"
+        " make them be built again (a tenth of the collection when that is more, at most 50,000);"
+        " unset: the backend's default, 4096.",
+    )
     write_wait_s: float = Field(
         10.0,
         ge=0,

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from rag.config import DEFAULT_MODEL
 from rag.embedding import Embedder
-from rag.errors import IndexMismatchError, NotFoundError
+from rag.errors import IndexMismatchError, NoIndexError, NotFoundError
 from rag.models import PreparedDocument
 from rag.speaker_directory import Directory, build_directory
 from rag.storage import Collection, Manifest, Reader
 from rag.storage.embedded import EmbeddedCollection
+from rag.storage.embedded.collection import REBUILD_AFTER
 from rag.storage.manifest import DEFAULT_OVERLAP_TOKENS, DEFAULT_SEGMENT_TOKENS
 
 
@@ -36,18 +37,27 @@ class Index:
         segment_tokens: int | None = None,
         overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
         background: bool = False,
+        rebuild_after: int | None = None,
     ) -> Index:
         """Open the collection at `directory`; with create=True make an empty one when there is none.
 
         `model` and `segment_tokens` None mean "what the collection was built with" (the defaults for a
         new one); naming others than the collection's is an IndexMismatchError. `background`: build new
-        bases in a background thread (servers) rather than inside the write that makes them due.
+        bases in a background thread (servers) rather than inside the write that makes them due, once
+        `rebuild_after` segments were written or deleted since the last (see rag.storage.embedded).
         """
-        new = None
-        if create:
+        rebuild_after = rebuild_after or REBUILD_AFTER
+        try:
+            collection = EmbeddedCollection.open(directory, background=background, rebuild_after=rebuild_after)
+        except NoIndexError:
+            if not create:
+                raise
+            # the model is loaded here only to make a new collection: an existing one loads it on first use
             embedder = embedder or Embedder(model or DEFAULT_MODEL)
             new = new_manifest(embedder, segment_tokens, overlap_tokens)
-        collection = EmbeddedCollection.open(directory, create=new, background=background)
+            collection = EmbeddedCollection.open(
+                directory, create=new, background=background, rebuild_after=rebuild_after
+            )
         where = collection.location
         collection.manifest.check_compatible(where, model=model, segment_tokens=segment_tokens)
         if embedder is not None:

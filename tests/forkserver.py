@@ -15,8 +15,6 @@ import json
 import os
 import sys
 
-import rag.integrity
-
 # Imported here, before any fork, and never used here: no thread pool is started in this process,
 # so each child starts from a clean state (forking after torch has run work can hang the child).
 import sentence_transformers  # noqa: F401
@@ -24,6 +22,7 @@ import transformers  # noqa: F401
 
 import rag.cli
 import rag.ingest
+import rag.storage.embedded.integrity
 
 
 def run_child(args: list[str], output: str) -> None:

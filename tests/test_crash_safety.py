@@ -4,8 +4,9 @@ Each round changes the collection (the test deletes a few documents through the 
 few files), starts `rag ingest --batch 1` on the folder (one write per document), and kills it at a
 random moment: after a random number of its writes have committed, plus a random fraction of the
 time one write takes, so that kills land in every phase of a write (embedding, the sqlite
-transaction, the vector and BM25 files, the manifest, the clean-up). Then the index must open,
-pass `rag check`'s consistency check, answer searches, and hold every document whole or not at all.
+transaction, building a new base, switching to it, the clean-up). The ingest runs with
+RAG_REBUILD_AFTER=6, so that a new base is due every few documents. Then the index must open, pass
+`rag check`'s consistency check, answer searches, and hold every document whole or not at all.
 
 A document is *lost* when, after the kill and the reopening, it is absent or holds other content
 than it should: it was present before the round and the round did not touch it; or a reader of the
@@ -32,12 +33,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from rag.integrity import check_index, loaded_problems
 
-from rag.index import MANIFEST, STORE, Index, leftover_files
+from rag.index import Index
 from rag.ingest import document_id, prepare
 from rag.parsing import read_transcript
 from rag.search import search
+from rag.storage.embedded import check as check_index
+from rag.storage.embedded.collection import STORE
+from rag.storage.embedded.integrity import loaded_problems
 from tests.conftest import ROOT
 
 DOCUMENTS = 24
@@ -45,6 +48,7 @@ KILLS = 20  # kills that must land while the ingest is running
 MAX_ROUNDS = 40
 DELETED_PER_ROUND = 3
 EDITED_PER_ROUND = 3
+REBUILD_AFTER = "6"  # segments: a new base every few documents, so that kills land while one is built
 WORDS = ["harbour", "rail", "tariff", "grain", "school", "clinic", "bridge", "ferry", "housing", "water"]
 
 
@@ -55,6 +59,7 @@ class ForkServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.forkserver"],
             cwd=ROOT,
+            env={**os.environ, "RAG_REBUILD_AFTER": REBUILD_AFTER},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -82,7 +87,7 @@ class StoreWatcher:
         self.seen: dict[str, str] = {}  # doc id -> content hash last seen committed
         self.commits = 0  # generation changes seen
         self.commit_times: list[float] = []
-        self.persist_times: list[float] = []  # from a commit seen to the manifest naming its generation
+        self.bases = 0  # switches to a new base seen
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -97,33 +102,22 @@ class StoreWatcher:
     def _watch(self) -> None:
         db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
         try:
-            last, pending = None, None
-            manifest = self.path.parent / MANIFEST
+            last, last_base = None, None
             while not self._stop.is_set():
                 db.execute("BEGIN")
-                generation = db.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()[0]
+                state = dict(db.execute("SELECT key, value FROM state").fetchall())
                 rows = db.execute("SELECT id, content_hash FROM documents").fetchall()
                 db.execute("COMMIT")
-                now = time.monotonic()
-                if last is not None and generation != last:
+                if last is not None and state["generation"] != last:
                     self.commits += 1
-                    self.commit_times.append(now)
-                    pending = (generation, now)
-                last = generation
+                    self.commit_times.append(time.monotonic())
+                if last_base is not None and state["base"] != last_base:
+                    self.bases += 1
+                last, last_base = state["generation"], state["base"]
                 self.seen.update(rows)
-                if pending and _manifest_generation(manifest) >= pending[0]:
-                    self.persist_times.append(now - pending[1])
-                    pending = None
                 time.sleep(0.003)
         finally:
             db.close()
-
-
-def _manifest_generation(path: Path) -> int:
-    try:
-        return int(json.loads(path.read_text()).get("generation", -1))
-    except (OSError, ValueError):
-        return -1  # being replaced this very moment
 
 
 def transcript(n: int, edition: int) -> dict:
@@ -166,20 +160,20 @@ def store_state(directory: Path) -> dict[str, tuple[str, int, int, int]]:
 
 
 def phase_of(directory: Path) -> str:
-    """Where in a write the kill landed, as far as the files tell."""
-    manifest = json.loads((directory / MANIFEST).read_text())
+    """Where in a write the kill landed, as far as the files tell (read before the index is opened again)."""
     db = sqlite3.connect(directory / STORE)
     try:
-        generation = db.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()[0]
+        base = db.execute("SELECT value FROM state WHERE key = 'base'").fetchone()[0]
     finally:
         db.close()
-    leftovers = leftover_files(directory, manifest)
-    if any(p.name.endswith(".tmp") for p in leftovers):
-        return "writing the vector or BM25 files or the manifest"
-    if manifest.get("generation") != generation:
-        return "after a sqlite commit, before the derived files and manifest"
-    if leftovers:
-        return "after the manifest, before the clean-up"
+    names = [p.name for p in directory.iterdir()]
+    if any(name.startswith(".base-") and name.endswith(".tmp") for name in names):
+        return "building a new base"
+    newer = [n for n in names if n.startswith("base-") and int(n.removeprefix("base-")) > base]
+    if newer:
+        return "after building a new base, before switching to it"
+    if len([n for n in names if n.startswith("base-")]) > 2:
+        return "after switching to a new base, before the clean-up"
     return "between writes (parsing, embedding, a transaction not yet committed)"
 
 
@@ -214,7 +208,7 @@ def test_rag_ingest_killed_at_random_points_loses_no_committed_document(tmp_path
     phases = Counter()
     lost: list[str] = []
     interval = 1.0  # seconds from one document's commit to the next (embedding and writing), learnt as it goes
-    persist = 0.2  # seconds from a commit to the manifest naming it (vector and BM25 files), learnt as it goes
+    soon = 0.1  # seconds after a commit, when a base that has fallen due is being built
     index = Index.open(directory, create=True, embedder=embedder)
     rounds = 0
     while figures["kills"] < KILLS and rounds < MAX_ROUNDS:
@@ -229,7 +223,7 @@ def test_rag_ingest_killed_at_random_points_loses_no_committed_document(tmp_path
         note_files(index)
         before = {doc_id: state[0] for doc_id, state in store_state(directory).items()}
         touched = {doc_id for doc_id, digest in current.items() if before.get(doc_id) != digest}
-        index.store.close()
+        index.close()
 
         writes_before_kill = rng.randrange(len(touched))
         output = tmp_path / f"ingest-{rounds}.log"
@@ -238,14 +232,18 @@ def test_rag_ingest_killed_at_random_points_loses_no_committed_document(tmp_path
             pid = forkserver.ask(
                 {"run": ["ingest", str(folder), "--index", str(directory), "--batch", "1"], "output": str(output)}
             )["pid"]
-            # half the kills aim at the derived files' write right after a commit, half anywhere in a document's turn
-            window = persist if rng.random() < 0.5 else interval
-            killed = _kill_after(pid, watcher, writes_before_kill, rng.uniform(0, 1.3) * window)
+            # a third of the kills land while a base is built, a third right after a commit (where one falls
+            # due, and switching to it), a third anywhere in a document's turn
+            aim = rng.randrange(3)
+            if aim == 0:
+                killed = _kill_while_building(pid, directory, rng.uniform(0, 0.02))
+            else:
+                window = soon if aim == 1 else interval
+                killed = _kill_after(pid, watcher, writes_before_kill, rng.uniform(0, 1.3) * window)
             status = forkserver.ask({"reap": pid})["status"]
         if len(watcher.commit_times) > 1:
             interval = (watcher.commit_times[-1] - watcher.commit_times[0]) / (len(watcher.commit_times) - 1)
-        if watcher.persist_times:
-            persist = sum(watcher.persist_times) / len(watcher.persist_times)
+        figures["bases switched to"] += watcher.bases
         if killed and status == -signal.SIGKILL:
             figures["kills"] += 1
             phases[phase_of(directory)] += 1
@@ -256,7 +254,7 @@ def test_rag_ingest_killed_at_random_points_loses_no_committed_document(tmp_path
         # the index opens, agrees with itself, and passes the on-disk check once opened
         index = Index.open(directory, embedder=embedder)
         figures["indexes that loaded"] += 1
-        assert loaded_problems(index) == []
+        assert loaded_problems(index.collection) == []
         report = check_index(directory)
         assert report.ok, report.problems
         state = store_state(directory)
@@ -284,13 +282,13 @@ def test_rag_ingest_killed_at_random_points_loses_no_committed_document(tmp_path
         figures["seconds"] += time.monotonic() - started
 
     # a last run to the end brings every file in, as it is now
-    index.store.close()
+    index.close()
     output = tmp_path / "ingest-final.log"
     pid = forkserver.ask({"run": ["ingest", str(folder), "--index", str(directory)], "output": str(output)})["pid"]
     assert forkserver.ask({"reap": pid})["status"] == 0, output.read_text()
     final = Index.open(directory, embedder=embedder)
     assert {d: s[0] for d, s in store_state(directory).items()} == current
-    assert loaded_problems(final) == [] and check_index(directory).ok
+    assert loaded_problems(final.collection) == [] and check_index(directory).ok
 
     summary = {
         "kills": figures["kills"],
@@ -298,6 +296,7 @@ def test_rag_ingest_killed_at_random_points_loses_no_committed_document(tmp_path
         "documents lost": len(lost),
         "rounds": rounds,
         "runs that finished before their kill": figures["runs that finished first"],
+        "bases switched to": figures["bases switched to"],
         "kill phases": dict(phases),
     }
     print("\ncrash safety:", json.dumps(summary, indent=2))
@@ -305,6 +304,8 @@ def test_rag_ingest_killed_at_random_points_loses_no_committed_document(tmp_path
     assert figures["kills"] >= 20, summary
     assert figures["indexes that loaded"] == rounds
     assert lost == [], lost
+    assert figures["bases switched to"] > 0, summary
+    assert any(phase.startswith(("building", "after building")) for phase in phases), summary
 
 
 def _kill_after(pid: int, watcher: StoreWatcher, commits: int, delay: float) -> bool:
@@ -322,6 +323,21 @@ def _kill_after(pid: int, watcher: StoreWatcher, commits: int, delay: float) -> 
         if _exited(pid):
             return False
         time.sleep(0.002)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _kill_while_building(pid: int, directory: Path, delay: float) -> bool:
+    """SIGKILL the child `delay` seconds after a new base starts being written; False when it finished first."""
+    deadline = time.monotonic() + 300
+    while not any(directory.glob(".base-*.tmp")):
+        if _exited(pid) or time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    time.sleep(delay)
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:

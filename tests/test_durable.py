@@ -6,19 +6,27 @@ import threading
 import time
 
 import numpy as np
-from rag.locking import IndexBusyError, lock_holder, writer_lock
 
-from rag.lexical import LexicalIndex
+from rag.errors import IndexBusyError
+from rag.lexical import terms
+from rag.storage.embedded.locking import lock_holder, writer_lock
+from rag.storage.embedded.searchable import Base
+from rag.storage.embedded.store import SegmentRows
 
 
-def test_saving_bm25_over_an_existing_directory_replaces_it_whole(tmp_path):
-    target = tmp_path / "lexical-7"
-    LexicalIndex.build(np.array([1, 2]), ["harbour seals", "bus routes"]).save(target)
-    LexicalIndex.build(np.array([5, 6, 9]), ["gas storage", "hotel levy", "ferry timetable"]).save(target)
-    loaded = LexicalIndex.load(target)
+def rows(ids: list[int], texts: list[str]) -> SegmentRows:
+    vectors = np.random.default_rng(0).normal(size=(len(ids), 8)).astype(np.float32)
+    return SegmentRows(np.array(ids, dtype=np.int64), vectors, [terms(t) for t in texts])
+
+
+def test_building_a_base_over_an_existing_directory_replaces_it_whole(tmp_path):
+    target = tmp_path / "base-7"
+    Base.build(target, 7, rows([1, 2], ["harbour seals", "bus routes"]), 8)
+    Base.build(target, 7, rows([5, 6, 9], ["gas storage", "hotel levy", "ferry timetable"]), 8)
+    loaded = Base.load(target)
     assert loaded.ids.tolist() == [5, 6, 9]
-    assert loaded.search("ferry", k=1)[1].tolist() == [9]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lexical-7"]  # nothing left beside it
+    assert loaded.postings.lookup(terms("ferry")[0])[0].tolist() == [2]  # row 2 is segment 9
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base-7"]  # nothing left beside it
 
 
 def test_the_write_lock_is_reentrant_within_a_thread(tmp_path):

@@ -8,27 +8,34 @@ import shutil
 import pytest
 
 from rag.errors import IndexMismatchError, NoIndexError, NotFoundError
-from rag.index import FORMAT_VERSION, Index
+from rag.index import Index
 from rag.ingest import document_id, ingest_paths
 from rag.search import search
+from rag.storage import Counts
+from rag.storage.embedded.integrity import loaded_problems
+from rag.storage.manifest import FORMAT_VERSION
 from tests.conftest import SEED, SEED_ID
+
+
+def counts(index: Index) -> Counts:
+    with index.reading() as reader:
+        return reader.counts()
 
 
 def test_ingest_reports_documents_turns_and_passages(empty_index, seed_copy):
     report = ingest_paths(empty_index, [seed_copy])
     assert (report.documents, report.turns) == (1, 7)
-    counts = empty_index.store.counts()
-    assert report.passages == counts["passages"] and report.segments == counts["segments"]
-    assert len(empty_index.vectors) == len(empty_index.lexical) == report.segments
+    held = counts(empty_index)
+    assert report.passages == held.passages and report.segments == held.segments
+    assert loaded_problems(empty_index.collection) == []
 
 
 def test_reingesting_the_same_file_adds_nothing(empty_index, seed_copy):
     ingest_paths(empty_index, [seed_copy])
-    before = empty_index.store.counts()
+    before = counts(empty_index)
     report = ingest_paths(empty_index, [seed_copy])
     assert (report.documents, report.unchanged) == (0, 1)
-    assert empty_index.store.counts() == before
-    assert len(empty_index.vectors) == before["segments"]
+    assert counts(empty_index) == before
 
 
 def test_a_changed_file_replaces_its_document_without_duplicates(empty_index, seed_copy):
@@ -37,11 +44,12 @@ def test_a_changed_file_replaces_its_document_without_duplicates(empty_index, se
     seed_copy.write_text(text)
     report = ingest_paths(empty_index, [seed_copy])
     assert report.documents == 1
-    assert [d.id for d in empty_index.store.documents()] == [SEED_ID]
+    with empty_index.reading() as reader:
+        assert [d.id for d in reader.documents()] == [SEED_ID]
     hits = search(empty_index, "dear friends", k=1, mode="lexical").hits
     assert hits[0].text.startswith("Dear friends,")
     assert not search(empty_index, "ladies gentlemen", k=3, mode="lexical").hits
-    assert len(empty_index.vectors) == empty_index.store.counts()["segments"]
+    assert loaded_problems(empty_index.collection) == []
 
 
 def test_document_ids_are_the_file_stem(seed_copy):
@@ -66,27 +74,30 @@ def test_the_index_persists_and_reopens_with_the_same_answers(tmp_path, embedder
     manifest = json.loads((tmp_path / "ix" / "manifest.json").read_text())
     assert manifest["model"] == "all-MiniLM-L6-v2"
     assert manifest["dimension"] == 384
-    assert manifest["passages"] == index.store.counts()["passages"]
-    assert manifest["segments"] == len(index.vectors) == len(index.lexical)
     assert manifest["format_version"] == FORMAT_VERSION
 
 
-def test_the_manifest_states_the_kind_of_vector_index(empty_index, seed_copy):
+def test_a_base_states_the_kind_of_vector_index(empty_index, seed_copy):
     ingest_paths(empty_index, [seed_copy])
-    manifest = json.loads((empty_index.directory / "manifest.json").read_text())
+    empty_index.collection.compact()
+    base = next(empty_index.collection.directory.glob("base-*"))
     # a small collection is searched exactly
-    assert manifest["vector_index"] == {"kind": "flat", "vectors": len(empty_index.vectors)}
+    meta = json.loads((base / "meta.json").read_text())
+    assert meta["vector_index"] == {"kind": "flat", "vectors": counts(empty_index).segments}
 
 
-def test_lost_vector_files_are_rebuilt_from_the_store(tmp_path, embedder, seed_copy):
+def test_a_lost_base_is_searched_from_the_store_and_rebuilt(tmp_path, embedder, seed_copy):
     index = Index.open(tmp_path / "ix", create=True, embedder=embedder)
     ingest_paths(index, [seed_copy])
-    for path in (tmp_path / "ix").glob("vectors-*"):
-        path.unlink()
-    for path in (tmp_path / "ix").glob("lexical-*"):
+    index.collection.compact()
+    before = [h.passage_id for h in search(index, "military base", k=3).hits]
+    for path in (tmp_path / "ix").glob("base-*"):
         shutil.rmtree(path)
-    reopened = Index.open(tmp_path / "ix", embedder=embedder)
-    assert len(reopened.vectors) == len(reopened.lexical) == index.store.counts()["segments"]
+    reopened = Index.open(tmp_path / "ix", embedder=embedder, background=True)
+    assert [h.passage_id for h in search(reopened, "military base", k=3).hits] == before
+    assert loaded_problems(reopened.collection) == []
+    reopened.collection.wait_for_compaction()
+    assert list((tmp_path / "ix").glob("base-*")), "a server builds the lost base again"
 
 
 def test_opening_an_index_with_another_model_is_a_clear_error(tmp_path, embedder):
@@ -103,18 +114,20 @@ def test_opening_a_missing_index_says_how_to_build_one(tmp_path):
 def test_deleting_a_document_removes_its_passages_everywhere(empty_index, seed_copy):
     ingest_paths(empty_index, [seed_copy])
     empty_index.delete(SEED_ID)
-    assert empty_index.store.counts() == {"documents": 0, "turns": 0, "passages": 0, "segments": 0}
-    assert len(empty_index.vectors) == len(empty_index.lexical) == 0
+    assert counts(empty_index) == Counts()
+    assert loaded_problems(empty_index.collection) == []
+    assert search(empty_index, "military base").hits == []
     with pytest.raises(NotFoundError):
         empty_index.delete(SEED_ID)
 
 
-def test_a_second_process_sees_writes_after_refresh(tmp_path, embedder, seed_copy):
+def test_another_opening_of_the_index_sees_writes_at_its_next_search(tmp_path, embedder, seed_copy):
     writer = Index.open(tmp_path / "ix", create=True, embedder=embedder)
     reader = Index.open(tmp_path / "ix", embedder=embedder)
+    assert search(reader, "military base").hits == []
     ingest_paths(writer, [seed_copy])
-    reader.refresh(every=0)
-    assert len(reader.vectors) == writer.store.counts()["segments"] > 0
+    assert search(reader, "military base").hits
+    assert loaded_problems(reader.collection) == []
 
 
 def test_seed_file_is_unchanged_by_tests():

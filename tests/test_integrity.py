@@ -7,15 +7,17 @@ import shutil
 import sqlite3
 
 import pytest
-from rag.durable import write_json_atomic
-from rag.integrity import check_index, loaded_problems, repair_index
-from rag.store import PassageStore
 from typer.testing import CliRunner
 
 from rag.cli import app
-from rag.index import MANIFEST, STORE, Index
+from rag.index import Index
 from rag.ingest import ingest_paths
 from rag.search import search
+from rag.storage.embedded import check as check_index
+from rag.storage.embedded import repair as repair_index
+from rag.storage.embedded.collection import MANIFEST, STORE
+from rag.storage.embedded.durable import write_json_atomic
+from rag.storage.embedded.integrity import loaded_problems
 from tests.conftest import EXAMPLES, SEED, SEED_ID
 
 runner = CliRunner()
@@ -27,7 +29,8 @@ def built(tmp_path_factory, embedder):
     directory = tmp_path_factory.mktemp("integrity") / "index"
     index = Index.open(directory, create=True, embedder=embedder)
     ingest_paths(index, [SEED, EXAMPLES / "transport_briefing.txt"])
-    index.store.close()
+    index.collection.compact()
+    index.close()
     return directory
 
 
@@ -42,9 +45,9 @@ def manifest_of(directory):
     return json.loads((directory / MANIFEST).read_text())
 
 
-def files_of(directory):
-    files = manifest_of(directory)["files"]
-    return directory / files["vectors"], directory / files["lexical"]
+def base_of(directory):
+    (base,) = directory.glob("base-*")
+    return base
 
 
 def edit_store(directory, *statements):
@@ -65,50 +68,44 @@ def test_a_sound_index_passes_with_its_counts(directory):
 
 
 def test_a_missing_vector_file_is_named_and_repair_rebuilds_it(directory):
-    vectors, _ = files_of(directory)
-    vectors.unlink()
-    assert any(f"{vectors.name}, named by the manifest, is missing" in p for p in check_index(directory).problems)
+    base = base_of(directory)
+    (base / "vectors.faiss").unlink()
+    assert any(f"{base.name} cannot be loaded" in p for p in check_index(directory).problems)
     report = repair_index(directory)
     assert report.ok, report.check.problems
-    assert any(a.startswith("rebuilt vectors-") for a in report.actions)
+    assert any(a.startswith("rebuilt base-") for a in report.actions)
 
 
-def test_a_damaged_bm25_directory_is_named_and_rebuilt_when_the_index_opens(directory, embedder):
-    _, lexical = files_of(directory)
-    (lexical / "ids.npy").write_bytes(b"not an array")
-    assert any(f"{lexical.name} cannot be loaded" in p for p in check_index(directory).problems)
-    index = Index.open(directory, embedder=embedder)
-    assert loaded_problems(index) == []
+def test_damaged_postings_are_named_and_a_server_searches_the_store_and_rebuilds_them(directory, embedder):
+    base = base_of(directory)
+    (base / "rows.npy").write_bytes(b"not an array")
+    assert any(f"{base.name} cannot be loaded" in p for p in check_index(directory).problems)
+    index = Index.open(directory, embedder=embedder, background=True)
     assert search(index, "military base", k=1, mode="lexical").hits
+    assert loaded_problems(index.collection) == []
+    index.collection.wait_for_compaction()
     assert check_index(directory).ok
 
 
-def test_leftovers_of_an_interrupted_write_are_named_and_removed_when_the_index_opens(directory, embedder):
-    generation = manifest_of(directory)["generation"]
-    (directory / f".vectors-{generation + 1}.faiss.tmp").write_bytes(b"half")
-    (directory / f".lexical-{generation + 1}.tmp").mkdir()
-    (directory / f"vectors-{generation - 1}.faiss").write_bytes(b"old")
+def test_leftovers_of_interrupted_writes_are_named_and_removed_when_the_index_opens(directory, embedder):
+    current = base_of(directory).name
+    generation = int(current.removeprefix("base-"))
+    (directory / f".base-{generation + 1}.tmp").mkdir()
+    (directory / f"base-{generation + 1}").mkdir()  # built, not switched to: the store names the current one
+    (directory / f"vectors-{generation - 1}.faiss").write_bytes(b"of the old format")
     (directory / ".manifest.json.tmp").write_text("{")
     problems = check_index(directory).problems
     assert len([p for p in problems if "is left over" in p]) == 4
     Index.open(directory, embedder=embedder)
     assert check_index(directory).ok
-    assert sorted(p.name for p in directory.iterdir() if p.name.startswith((".", "vectors-", "lexical-"))) == [
-        f"lexical-{generation}",
-        f"vectors-{generation}.faiss",
-    ]
+    assert sorted(p.name for p in directory.iterdir() if p.name.startswith((".", "vectors-", "base-"))) == [current]
 
 
-def test_derived_files_behind_the_store_are_named_and_rebuilt_when_the_index_opens(directory, embedder):
-    # the state a crash between a sqlite commit and the manifest leaves: the store one write ahead
-    store = PassageStore(directory / STORE)
-    with store.transaction() as db:
-        store.delete_document(db, SEED_ID)
-    store.close()
-    assert any("the derived files are of generation" in p for p in check_index(directory).problems)
+def test_a_base_behind_the_store_is_sound_and_its_deleted_segments_are_not_found(directory, embedder):
     index = Index.open(directory, embedder=embedder)
-    assert loaded_problems(index) == []
+    index.delete(SEED_ID)  # a write after the base: the base still holds the seed's segments
     assert check_index(directory).ok
+    assert loaded_problems(index.collection) == []
     assert {h.document.id for h in search(index, "military base Tajikistan", k=5).hits} == {"transport_briefing"}
 
 
@@ -127,7 +124,7 @@ def test_a_manifest_dimension_other_than_the_vectors_is_named(directory):
     write_json_atomic(directory / MANIFEST, dict(manifest, dimension=768))
     problems = check_index(directory).problems
     assert any("makes vectors of dimension 384, the manifest says 768" in p for p in problems)
-    assert any("segment vectors are not of dimension 768" in p for p in problems)
+    assert any("segment vectors not of dimension 768" in p for p in problems)
 
 
 def test_a_lost_manifest_is_written_again_by_repair_given_the_model(directory):
@@ -143,12 +140,11 @@ def test_a_lost_manifest_is_written_again_by_repair_given_the_model(directory):
 def test_rag_check_exits_0_on_a_sound_index(directory):
     result = runner.invoke(app, ["check", "--index", str(directory)])
     assert result.exit_code == 0, result.output
-    assert "ok: manifest, model, store and derived files agree" in result.output
+    assert "ok: manifest, model, store and base files agree" in result.output
 
 
 def test_rag_check_lists_each_problem_and_exits_1(directory):
-    vectors, _ = files_of(directory)
-    vectors.unlink()
+    (base_of(directory) / "vectors.faiss").unlink()
     (directory / ".manifest.json.tmp").write_text("{")
     result = runner.invoke(app, ["check", "--index", str(directory)])
     assert result.exit_code == 1
@@ -157,11 +153,11 @@ def test_rag_check_lists_each_problem_and_exits_1(directory):
 
 
 def test_rag_repair_says_what_it_did_and_leaves_a_sound_index(directory):
-    shutil.rmtree(files_of(directory)[1])
+    shutil.rmtree(base_of(directory))
     result = runner.invoke(app, ["repair", "--index", str(directory)])
     assert result.exit_code == 0, result.output
-    assert "repaired: rebuilt vectors-" in result.output
-    assert "ok: manifest, model, store and derived files agree" in result.output
+    assert "repaired: rebuilt base-" in result.output
+    assert "ok: manifest, model, store and base files agree" in result.output
 
 
 def test_rag_check_of_a_folder_without_an_index_says_so(tmp_path):

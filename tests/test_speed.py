@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rag.vectors import KINDS, VectorIndex, choose_kind
 
 from rag.batching import LRUCache, MicroBatcher, QueryEncoder, encode_query
 from rag.embedding import Embedder
+from rag.storage.embedded.vectors import KINDS, VectorIndex, choose_kind
 from tests.conftest import EXAMPLES, FORMATS
 
 QUESTIONS = [
@@ -153,23 +153,18 @@ def test_approximate_recall_at_10_against_exact(real_vectors, real_texts):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_kinds_survive_save_and_memory_mapped_load_and_writes(tmp_path: Path, real_vectors, kind):
+def test_kinds_survive_save_and_memory_mapped_load(tmp_path: Path, real_vectors, kind):
     ids, vectors = real_vectors
     index = VectorIndex.build(vectors.shape[1], ids, vectors, kind=kind)
-    index.remove(ids[:10])
     path = tmp_path / "v.faiss"
     index.save(path)
     loaded = VectorIndex.load(path)
-    assert (loaded.kind, len(loaded)) == (kind, len(ids) - 10)
+    assert (loaded.kind, len(loaded)) == (kind, len(ids))
     _, before = index.search(vectors[10:13], 3)
     _, after = loaded.search(vectors[10:13], 3)
     assert before.tolist() == after.tolist()
     assert after[:, 0].tolist() == ids[10:13].tolist()
-    loaded.add(ids[:10], vectors[:10])  # a mapped index is read in before it changes
-    loaded.remove(ids[10:11])
-    _, found = loaded.search(vectors[:2], 1)
-    assert found[:, 0].tolist() == ids[:2].tolist()
-    assert ids[10] not in loaded.ids()
+    assert loaded.ids().tolist() == sorted(ids.tolist())
 
 
 def test_an_empty_index_searches_to_nothing():
@@ -278,23 +273,11 @@ def test_lru_cache_evicts_the_least_recently_used():
 def test_tokenize_gives_the_tokens_bm25s_gives(real_texts):
     import bm25s
 
-    from rag.lexical import _STEMMER, tokenize
+    from rag.lexical import _STEMMER, terms
     from rag.textclean import clean_for_index
 
     texts = [*real_texts[:500], "", "Don't -- e-mail 3,000 km² naïve café ÉTÉ", "we 're {vocalsound} ok"]
     expected = bm25s.tokenize(
         [clean_for_index(t) for t in texts], stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
     )
-    assert tokenize(texts) == expected
-
-
-def test_bm25_ranks_by_score_then_id_and_ties_are_stable():
-    from rag.lexical import LexicalIndex
-
-    texts = ["harbour seals returned", "harbour seals returned", "the harbour", "seals", "nothing here"] * 3
-    index = LexicalIndex.build(np.arange(10, 10 + len(texts)), texts)
-    scores, ids = index.search("harbour seals", 4)
-    assert ids.tolist() == [10, 11, 15, 16]  # four equal best scores: the smallest ids
-    assert np.all(np.diff(scores) <= 0)
-    scores, ids = index.search("harbour seals", 4, allowed=np.array([11, 12, 13, 24]))
-    assert set(ids.tolist()) <= {11, 12, 13} and ids[0] == 11
+    assert [terms(t) for t in texts] == expected

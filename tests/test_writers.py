@@ -10,12 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from rag.locking import lock_holder
 
 from rag.config import Settings
 from rag.index import Index
 from rag.ingest import ingest_paths
-from tests.conftest import EXAMPLES, ROOT, SEED, LiveServer
+from rag.storage.embedded.locking import lock_holder
+from tests.conftest import ROOT, SEED, LiveServer
 
 CLI = [sys.executable, "-m", "rag.cli"]
 MARKER = "wallaby"  # a word no example uses
@@ -30,7 +30,7 @@ class LockHolder:
 
     def __init__(self, directory: Path, name: str = "rag ingest"):
         code = (
-            "import sys; from pathlib import Path; from rag.locking import writer_lock\n"
+            "import sys; from pathlib import Path; from rag.storage.embedded.locking import writer_lock\n"
             f"with writer_lock(Path(sys.argv[1]), holder={name!r}):\n"
             "    print('held', flush=True); sys.stdin.readline()\n"
         )
@@ -73,9 +73,12 @@ def transcript_file(folder: Path) -> Path:
 
 
 def test_rag_ingest_stops_with_the_other_writer_named_while_another_rag_ingest_runs(tmp_path):
-    directory = tmp_path / "index"
+    directory, folder = tmp_path / "index", tmp_path / "many"
+    folder.mkdir()
+    for copy in range(12):  # enough to embed for longer than a second command takes to start
+        (folder / f"seed-{copy}.txt").write_text(SEED.read_text().replace("Lavrov", f"Lavrov{copy}"))
     first = subprocess.Popen(
-        [*CLI, "ingest", str(EXAMPLES), "--index", str(directory)],
+        [*CLI, "ingest", str(folder), "--index", str(directory)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -97,10 +100,10 @@ def test_rag_ingest_stops_with_the_other_writer_named_while_another_rag_ingest_r
 
 
 def test_rag_delete_with_wait_runs_once_the_other_writer_lets_go(seeded):
-    with LockHolder(seeded.directory) as holder:
+    with LockHolder(seeded.collection.directory) as holder:
         started = time.monotonic()
         waiting = subprocess.Popen(
-            [*CLI, "delete", "000_8fcf709333f4d63f", "--wait", "--index", str(seeded.directory)],
+            [*CLI, "delete", "000_8fcf709333f4d63f", "--wait", "--index", str(seeded.collection.directory)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -112,21 +115,21 @@ def test_rag_delete_with_wait_runs_once_the_other_writer_lets_go(seeded):
         _, err = waiting.communicate(timeout=120)
     assert waiting.returncode == 0, err
     assert time.monotonic() - started >= 1.5
-    assert seeded.store.counts()["documents"] == 0
+    assert seeded.stats()["documents"] == 0
 
 
 def test_rag_delete_without_wait_changes_nothing_while_another_process_writes(seeded):
-    with LockHolder(seeded.directory, name="rag serve") as holder:
-        result = rag("delete", "000_8fcf709333f4d63f", "--index", str(seeded.directory))
+    with LockHolder(seeded.collection.directory, name="rag serve") as holder:
+        result = rag("delete", "000_8fcf709333f4d63f", "--index", str(seeded.collection.directory))
     assert result.returncode == 1
     assert f"being written by process {holder.process.pid} (rag serve)" in result.stderr
-    assert seeded.store.counts()["documents"] == 1
+    assert seeded.stats()["documents"] == 1
 
 
 def test_the_api_answers_409_to_writes_and_keeps_searching_while_another_process_writes(seeded, embedder):
-    settings = Settings(index_dir=seeded.directory, write_wait_s=0.3)
+    settings = Settings(index_dir=seeded.collection.directory, write_wait_s=0.3)
     with LiveServer(settings, embedder=embedder) as server, httpx.Client(base_url=server.url, timeout=60) as http:
-        with LockHolder(seeded.directory) as holder:
+        with LockHolder(seeded.collection.directory) as holder:
             body = {"title": "Late note", "turns": [{"speaker": "Clerk", "text": "The meeting is closed."}]}
             refused = http.put("/documents/late-note", json=body)
             searched = http.post("/search", json={"query": "military base", "k": 1})
@@ -139,15 +142,15 @@ def test_the_api_answers_409_to_writes_and_keeps_searching_while_another_process
 
 def test_a_running_server_finds_what_rag_ingest_adds_and_loses_what_rag_delete_removes(seeded, embedder, tmp_path):
     path = transcript_file(tmp_path)
-    settings = Settings(index_dir=seeded.directory)
+    settings = Settings(index_dir=seeded.collection.directory)
     with LiveServer(settings, embedder=embedder) as server, httpx.Client(base_url=server.url, timeout=60) as http:
         assert not _documents_found(http, MARKER)
-        added = rag("ingest", str(path), "--index", str(seeded.directory))
+        added = rag("ingest", str(path), "--index", str(seeded.collection.directory))
         assert added.returncode == 0, added.stderr
         assert _eventually(lambda: _documents_found(http, MARKER) == {"wildlife-briefing"})
         assert http.get("/documents/wildlife-briefing").status_code == 200
 
-        removed = rag("delete", "wildlife-briefing", "--index", str(seeded.directory))
+        removed = rag("delete", "wildlife-briefing", "--index", str(seeded.collection.directory))
         assert removed.returncode == 0, removed.stderr
         assert _eventually(lambda: not _documents_found(http, MARKER))
         assert http.get("/documents/wildlife-briefing").status_code == 404
@@ -161,7 +164,7 @@ def _documents_found(http: httpx.Client, query: str) -> set[str]:
 
 
 def _eventually(condition, seconds: float = 10) -> bool:
-    """The server checks for other processes' writes at most once a second."""
+    """Another process's write is seen by the server's next search; a little slack for the CLI's exit."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():

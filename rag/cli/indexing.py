@@ -18,6 +18,7 @@ from rag.cli.common import (
     _index_dir,
     _iso_date,
     _model,
+    _settings,
     app,
     err,
     out,
@@ -60,7 +61,13 @@ def ingest(
     from rag.index import Index
 
     directory = _index_dir(index)
-    idx = Index.open(directory, model=_model(model), create=True, segment_tokens=segment_tokens)
+    idx = Index.open(
+        directory,
+        model=_model(model),
+        create=True,
+        segment_tokens=segment_tokens,
+        rebuild_after=_settings().rebuild_after,
+    )
     with idx.collection.exclusive(wait):
         _ingest(paths, idx, fmt, batch)
 
@@ -181,7 +188,7 @@ def delete(
     from rag.documents import delete_document
     from rag.index import Index
 
-    idx = Index.open(_index_dir(index))
+    idx = Index.open(_index_dir(index), rebuild_after=_settings().rebuild_after)
     with idx.collection.exclusive(wait):
         delete_document(idx, doc_id)
     out.print(f"deleted {doc_id}", highlight=False)

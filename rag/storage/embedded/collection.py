@@ -39,23 +39,26 @@ MANIFEST = "manifest.json"
 STORE = "passages.sqlite"
 COMPACT_LOCK = "compact.lock"
 # A new base is built when the segments written or deleted since the last one reach a tenth of it, at
-# least COMPACT_MIN and at most COMPACT_MAX: the rows searched from memory stay few (a numpy scan of
-# 50,000 vectors takes ~5 ms), and a bulk ingest rebuilds a geometric series, not once per batch.
-COMPACT_MIN = 4096
+# least `rebuild_after` (default REBUILD_AFTER) and at most COMPACT_MAX: the rows searched from memory stay
+# few (a numpy scan of 50,000 vectors takes ~5 ms), and a bulk ingest rebuilds a geometric series, not
+# once per batch.
+REBUILD_AFTER = 4096
 COMPACT_MAX = 50_000
 COMPACT_SHARE = 0.1
 
 log = logging.getLogger("rag.storage")
 
 
-def compaction_due(pending: int, base_rows: int) -> bool:
-    return pending >= min(COMPACT_MAX, max(COMPACT_MIN, COMPACT_SHARE * base_rows))
+def compaction_due(pending: int, base_rows: int, minimum: int = REBUILD_AFTER) -> bool:
+    return pending >= min(COMPACT_MAX, max(minimum, COMPACT_SHARE * base_rows))
 
 
 class EmbeddedCollection(Collection):
     """A collection in a directory; open with `EmbeddedCollection.open`."""
 
-    def __init__(self, directory: Path, manifest: Manifest, *, background: bool = False):
+    def __init__(
+        self, directory: Path, manifest: Manifest, *, background: bool = False, rebuild_after: int = REBUILD_AFTER
+    ):
         self.directory = directory
         self.manifest = manifest
         self.store = st.Store(directory / STORE)
@@ -63,12 +66,18 @@ class EmbeddedCollection(Collection):
         self._advance = threading.Lock()  # one thread at a time moves the searchable on
         self._write_wait: bool | float = True
         self._background = background  # build new bases in a background thread (servers) or inline
+        self._rebuild_after = rebuild_after
         self._compactor: threading.Thread | None = None
         self.remove_leftovers()
 
     @classmethod
     def open(
-        cls, directory: str | Path, *, create: Manifest | None = None, background: bool = False
+        cls,
+        directory: str | Path,
+        *,
+        create: Manifest | None = None,
+        background: bool = False,
+        rebuild_after: int = REBUILD_AFTER,
     ) -> EmbeddedCollection:
         """Open the collection in `directory`; with `create`, make an empty one of that manifest if none."""
         directory = Path(directory)
@@ -80,7 +89,7 @@ class EmbeddedCollection(Collection):
             with writer_lock(directory):
                 if not path.exists():
                     write_json_atomic(path, create.to_dict() | {"created_at": now()})
-        return cls(directory, read_manifest(directory), background=background)
+        return cls(directory, read_manifest(directory), background=background, rebuild_after=rebuild_after)
 
     @property
     def location(self) -> str:
@@ -119,8 +128,9 @@ class EmbeddedCollection(Collection):
                 )
             self._searchable = current
         lost = state.base_rows > 0 and not len(current.base.ids)
-        if lost or compaction_due(current.pending, len(current.base.ids)):
-            self._compact_soon()
+        due = compaction_due(current.pending, len(current.base.ids), self._rebuild_after)
+        if self._background and (lost or due):
+            self._compact_soon(force=lost)  # a process that only writes builds its bases after its writes
         return current
 
     def _load_base(self, generation: int) -> Base:
@@ -174,7 +184,7 @@ class EmbeddedCollection(Collection):
                 next_segment += len(prepared.segments)
             with self.store.snapshot() as db:
                 state = st.state(db)
-                due = compaction_due(st.pending(db, state.base_max_id), state.base_rows)
+                due = compaction_due(st.pending(db, state.base_max_id), state.base_rows, self._rebuild_after)
         if due:
             self._compact_soon()
 
@@ -184,17 +194,20 @@ class EmbeddedCollection(Collection):
 
     # ------------------------------------------------------------------ bases
 
-    def compact(self) -> bool:
-        """Build a base of every segment from the store and switch to it; False when another process is at it."""
+    def compact(self, force: bool = False) -> bool:
+        """Build a base of every segment from the store and switch to it; False when another process is at it.
+
+        Without `force`, a base of the current generation already on disk is kept.
+        """
         with try_lock(self.directory / COMPACT_LOCK) as locked:
             if not locked:
                 return False
             with self.store.snapshot() as db:
                 state = st.state(db)
                 rows = st.segment_rows(db, 0, self.manifest.dimension)
-            if state.base == state.generation:
-                return True
             directory = self.directory / f"{BASE_PREFIX}{state.generation}"
+            if state.base == state.generation and (directory / "meta.json").exists() and not force:
+                return True
             base = Base.build(directory, state.generation, rows, self.manifest.dimension)
             with writer_lock(self.directory):
                 with self.store.transaction() as db:
@@ -203,19 +216,21 @@ class EmbeddedCollection(Collection):
                 self._remove_leftovers_unlocked(compacting=True)
             return True
 
-    def _compact_soon(self) -> None:
+    def _compact_soon(self, force: bool = False) -> None:
         if not self._background:
-            self.compact()
+            self.compact(force)
             return
         with self._advance:
             if self._compactor is not None and self._compactor.is_alive():
                 return
-            self._compactor = threading.Thread(target=self._compact_logged, name="rag-compact", daemon=True)
+            self._compactor = threading.Thread(
+                target=self._compact_logged, args=(force,), name="rag-compact", daemon=True
+            )
             self._compactor.start()
 
-    def _compact_logged(self) -> None:
+    def _compact_logged(self, force: bool) -> None:
         try:
-            self.compact()
+            self.compact(force)
         except Exception:
             log.exception("building a new base in %s failed; searches go on with the old one", self.directory)
 

@@ -181,7 +181,7 @@ def repair(directory: str | Path, *, model: str | None = None, wait: bool | floa
                 )
             if orphans:
                 report.actions.append(f"removed {orphans} rows that belonged to no document")
-            collection.compact()
+            collection.compact(force=True)
             with collection.store.snapshot() as db:
                 state = st.state(db)
             report.actions.append(
