@@ -28,8 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--label", default="after")
     args = parser.parse_args(argv)
 
-    from rag.embedding import Embedder
     from rag.store import PassageStore
+
+    from rag.embedding import Embedder
 
     ids, matrix = PassageStore(args.collection / "passages.sqlite").vectors()
     qs = questions(args.questions)

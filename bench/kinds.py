@@ -32,9 +32,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--existing", action="store_true", help="the collection's own index, at each nprobe")
     args = parser.parse_args(argv)
 
-    from rag.embedding import Embedder
     from rag.store import PassageStore
     from rag.vectors import VectorIndex
+
+    from rag.embedding import Embedder
 
     store = PassageStore(args.collection / "passages.sqlite")
     ids, matrix = store.vectors()

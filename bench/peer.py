@@ -41,10 +41,9 @@ def build(collection: Path, target: Path) -> None:
     """A saved txtai index of the collection's passages and vectors."""
     if (target / "config.json").exists() or (target / "config").exists():
         return
+    from rag.store import PassageStore
     from txtai import Embeddings
     from txtai.vectors.dense.sbert import STVectors
-
-    from rag.store import PassageStore
 
     store = PassageStore(collection / "passages.sqlite")
     ids, texts = store.texts()
