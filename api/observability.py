@@ -10,10 +10,14 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from fastapi.routing import iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -73,9 +77,15 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 class Metrics:
-    """The service's metrics in a registry of its own (one per app, so apps in one process do not clash)."""
+    """The service's metrics in a registry of its own (one per app, so apps in one process do not clash).
 
-    def __init__(self, index_counts: Callable[[], dict[str, int] | None]):
+    With `shared_dir` (several worker processes, prometheus_client's multiprocess mode), each worker writes
+    its counts there and a scrape of any worker sums them all; the index size is read when scraped.
+    """
+
+    def __init__(self, index_counts: Callable[[], dict[str, int] | None], shared_dir: Path | None = None):
+        self.shared_dir = shared_dir
+        self.index_counts = index_counts
         self.registry = CollectorRegistry()
         labels = ["method", "route", "status"]
         self.requests = Counter("http_requests_total", "HTTP requests answered.", labels, registry=self.registry)
@@ -87,16 +97,38 @@ class Metrics:
             registry=self.registry,
         )
         self.model_load = Gauge(
-            "rag_model_load_seconds", "Time it took to load the embedding model.", registry=self.registry
+            "rag_model_load_seconds",
+            "Time it took to load the embedding model.",
+            registry=self.registry,
+            multiprocess_mode="max",
         )
-        for what in ("documents", "passages"):
-            gauge = Gauge(f"rag_index_{what}", f"{what.capitalize()} in the index.", registry=self.registry)
-            gauge.set_function(lambda what=what: float((index_counts() or {}).get(what, 0)))
+        self.registry.register(IndexSize(index_counts))
+
+    def exposition(self) -> CollectorRegistry:
+        """What a scrape shows: this process's metrics, or every worker's summed, and the index size."""
+        if self.shared_dir is None:
+            return self.registry
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(self.shared_dir))
+        registry.register(IndexSize(self.index_counts))
+        return registry
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         labels = (method if method in _METHODS else "OTHER", route, str(status))
         self.requests.labels(*labels).inc()
         self.latency.labels(*labels).observe(seconds)
+
+
+class IndexSize(Collector):
+    """Documents and passages in the index, read when scraped (the same in every worker)."""
+
+    def __init__(self, counts: Callable[[], dict[str, int] | None]):
+        self.counts = counts
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        counts = self.counts() or {}
+        for what in ("documents", "passages"):
+            yield GaugeMetricFamily(f"rag_index_{what}", f"{what.capitalize()} in the index.", counts.get(what, 0))
 
 
 class ObservabilityMiddleware:

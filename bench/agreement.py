@@ -28,11 +28,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--label", default="after")
     args = parser.parse_args(argv)
 
-    from rag.store import PassageStore
-
     from rag.embedding import Embedder
+    from rag.index import Index
 
-    ids, matrix = PassageStore(args.collection / "passages.sqlite").vectors()
+    with Index.open(args.collection).reading() as reader:
+        ids, matrix = reader.segment_vectors()
     qs = questions(args.questions)
     out = {"collection": str(args.collection), "passages": len(ids), "questions": len(qs), "machine": machine()}
     vectors, cpu = {}, {}

@@ -17,9 +17,9 @@ neither duplicates nor far from the real distribution:
 - document: id `<id>~<c>`, title suffixed ` (copy c)`, date moved c*7 days, speakers and roles kept
   (a speaker filter selects all copies, as it would across years of briefings).
 
-Collections are written with the public store API (rag.index.write_prepared, many documents per
-transaction); opening the result with Index.open() then builds the derived FAISS and BM25 parts from the
-store, as it would after a crash, and persists them, so the directory is what `rag serve` opens.
+Collections are written as `rag ingest` writes (Index.apply: one transaction per document), with the
+vectors given rather than embedded, then one base (FAISS vectors and BM25 postings) is built over all of
+it, so the directory is what `rag serve` opens.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+from rag.chunking import index_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
@@ -148,89 +150,78 @@ def copy_of(prepared, c: int):
         date = (dt.date.fromisoformat(date) + dt.timedelta(days=7 * c)).isoformat()
     doc = replace(prepared.doc, id=doc_id, title=f"{prepared.doc.title} (copy {c})", date=date)
     passages = [replace(p, doc_id=doc_id, text=vary_text(p.text, rng)) for p in prepared.passages]
+    segments = [
+        replace(s, text=index_text([(p.speaker, p.text) for p in passages[s.first : s.last + 1]]))
+        for s in prepared.segments
+    ]
     vectors = vary_vectors(prepared.vectors, np.random.default_rng(seed))
-    return replace(prepared, doc=doc, passages=passages, vectors=vectors, content_hash=f"{prepared.content_hash}~{c}")
+    return replace(
+        prepared,
+        doc=doc,
+        passages=passages,
+        segments=segments,
+        vectors=vectors,
+        content_hash=f"{prepared.content_hash}~{c}",
+    )
 
 
 def write_collection(base: list, directory: Path, size: int) -> dict:
     """An index directory of about `size` passages (whole documents) built from the base."""
     from rag.embedding import Embedder
-    from rag.index import Index, write_prepared
+    from rag.index import Index
 
     if (directory / "manifest.json").exists():
         raise SystemExit(f"{directory} exists: remove it first")
     started = time.perf_counter()
     embedder = Embedder()  # the manifest records its name and dimension
-    index = Index.open(directory, create=True, embedder=embedder)
-    store = index.store
-    next_passage, next_segment, written, c = 1, 1, 0, 0
-    pending: list = []
-
-    def flush() -> None:
-        with store.transaction() as db:
-            for prepared, passage_ids, segment_ids in pending:
-                write_prepared(store, db, prepared, passage_ids, segment_ids)
-        pending.clear()
-
+    # no base is built while writing (rebuild_after out of reach): one is built over everything at the end
+    index = Index.open(directory, create=True, embedder=embedder, rebuild_after=10**12)
+    written, c, pending = 0, 0, []
     while written < size:
         for prepared in base:
             if written >= size:
                 break
-            doc = copy_of(prepared, c)
-            passage_ids = range(next_passage, next_passage + len(doc.passages))
-            segment_ids = np.arange(next_segment, next_segment + len(doc.segments), dtype=np.int64)
-            pending.append((doc, passage_ids, segment_ids))
-            next_passage += len(doc.passages)
-            next_segment += len(doc.segments)
-            written += len(doc.passages)
-            if sum(len(d.passages) for d, _, _ in pending) >= 20_000:
-                flush()
+            pending.append(copy_of(prepared, c))
+            written += len(pending[-1].passages)
+            if sum(len(d.passages) for d in pending) >= 20_000:
+                index.apply(add=pending)
+                pending = []
                 print(f"  {directory.name}: {written} passages", file=sys.stderr, flush=True)
         c += 1
-    if pending:
-        flush()
-    store.close()
+    index.apply(add=pending)
     stored = time.perf_counter() - started
-    index = Index.open(directory)  # derived parts are stale: built from the store and persisted
+    index.collection.compact()
+    stats = index.stats()
     return {
         "directory": str(directory),
-        "passages": index.store.counts()["passages"],
-        "vectors": len(index.vectors),
-        "documents": index.store.counts()["documents"],
+        "passages": stats["passages"],
+        "segments": stats["segments"],
+        "documents": stats["documents"],
         "copies": c,
         "store_seconds": round(stored, 1),
         "total_seconds": round(time.perf_counter() - started, 1),
-        "manifest": {k: index.manifest.get(k) for k in ("model", "segment_tokens", "vector_index", "generation")},
+        "storage": index.collection.describe(),
     }
 
 
 def rederive(directory: Path) -> dict:
-    """Drop the derived FAISS and BM25 files and rebuild them from the store with the code that runs this."""
-    import shutil
-
+    """Build the collection's base (FAISS vectors, BM25 postings) again, with the code that runs this."""
     from rag.index import Index
 
-    manifest_path = directory / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    for path in directory.iterdir():
-        if path.name.startswith(("vectors-", "lexical-")):
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-    manifest.update(generation=-1, files={})
-    manifest_path.write_text(json.dumps(manifest, indent=2))
     started = time.perf_counter()
     index = Index.open(directory)
-    kind = getattr(index.vectors, "describe", lambda: {"kind": "flat"})()
+    index.collection.compact(force=True)
     return {
         "directory": str(directory),
-        "passages": len(index.vectors),
-        "vectors": kind,
+        "segments": index.stats()["segments"],
+        "storage": index.collection.describe(),
         "seconds": round(time.perf_counter() - started, 1),
     }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rederive", type=Path, nargs="*", help="collection directories to rebuild FAISS and BM25 in")
+    parser.add_argument("--rederive", type=Path, nargs="*", help="collection directories to build the base of again")
     parser.add_argument("--sizes", default="20k,100k,1m", help="comma-separated: 20k, 100k, 1m")
     parser.add_argument("--out", type=Path, default=CACHE / "collections")
     parser.add_argument("--base-passages", type=int, default=20_000)

@@ -4,7 +4,7 @@
 
 Questions are real questions embedded by the model; each search is one question on one thread, as the
 service runs it. Recall@10 is the share of the exact top 10 (inner product over the float32 vectors) that
-the kind returns. This is what sets `FLAT_MAX` and `default_nprobe` in rag/vectors.py.
+the kind returns. This is what sets `FLAT_MAX` and `default_nprobe` in rag/storage/embedded/vectors.py (a base's index).
 """
 
 from __future__ import annotations
@@ -29,16 +29,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nprobe", default="8,16,32,64,128")
     parser.add_argument("--questions", type=int, default=300)
     parser.add_argument("--label", default="after")
-    parser.add_argument("--existing", action="store_true", help="the collection's own index, at each nprobe")
     args = parser.parse_args(argv)
 
-    from rag.store import PassageStore
-    from rag.vectors import VectorIndex
-
     from rag.embedding import Embedder
+    from rag.index import Index
+    from rag.storage.embedded.vectors import VectorIndex
 
-    store = PassageStore(args.collection / "passages.sqlite")
-    ids, matrix = store.vectors()
+    with Index.open(args.collection).reading() as reader:
+        ids, matrix = reader.segment_vectors()
     embedder = Embedder()
     qs = embedder.encode_queries(questions(args.questions))
     exact = faiss.IndexFlatIP(matrix.shape[1])
@@ -67,17 +65,6 @@ def main(argv: list[str] | None = None) -> None:
         out["kinds"].append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
 
-    if args.existing:
-        from rag.index import Index
-
-        index = Index.open(args.collection).vectors
-        default = index.nprobe
-        for nprobe in sorted({*(int(x) for x in args.nprobe.split(",")), default or 0} - {0}):
-            index.nprobe = nprobe
-            measure(index, index.kind, nprobe=nprobe, default=nprobe == default)
-        if default is None:
-            measure(index, index.kind)
-        args.kinds = ""
     for kind in filter(None, args.kinds.split(",")):
         started = time.perf_counter()
         index = VectorIndex.build(matrix.shape[1], ids, matrix, kind=kind)

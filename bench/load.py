@@ -91,6 +91,7 @@ async def run(args: argparse.Namespace) -> dict:
         "p90_ms": round(float(np.percentile(ms, 90)), 2) if len(ms) else None,
         "p99_ms": round(float(np.percentile(ms, 99)), 2) if len(ms) else None,
         "max_ms": round(float(ms.max()), 2) if len(ms) else None,
+        "slower_than_slow_ms": int((ms > args.slow_ms).sum()),
     }
 
 
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--offset", type=int, default=0, help="first question to use")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--style", choices=("rag", "txtai"), default="rag")
+    parser.add_argument("--slow-ms", type=float, default=2000.0, help="count the requests slower than this")
     print(json.dumps(asyncio.run(run(parser.parse_args(argv)))))
 
 

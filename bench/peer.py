@@ -41,14 +41,15 @@ def build(collection: Path, target: Path) -> None:
     """A saved txtai index of the collection's passages and vectors."""
     if (target / "config.json").exists() or (target / "config").exists():
         return
-    from rag.store import PassageStore
     from txtai import Embeddings
     from txtai.vectors.dense.sbert import STVectors
 
-    store = PassageStore(collection / "passages.sqlite")
-    ids, texts = store.texts()
-    vid, matrix = store.vectors()
-    assert np.array_equal(ids, vid)
+    from rag.index import Index
+
+    with Index.open(collection).reading() as reader:
+        ids, matrix = reader.segment_vectors()
+        segments = reader.segments(ids)
+    texts = ["\n".join(p.text for _, p in segments[int(i)].passages) for i in ids]
     by_text = {t: matrix[i] for i, t in enumerate(texts)}
     original = STVectors.encode
 

@@ -58,6 +58,8 @@ def pct(values: list[float]) -> dict:
 def inproc(collection: Path, n: int) -> dict:
     from bench.corpus import questions
     from rag.index import Index
+    from rag.lexical import query_terms
+    from rag.models import Filters
     from rag.search import search
 
     started = time.perf_counter()
@@ -74,9 +76,11 @@ def inproc(collection: Path, n: int) -> dict:
         t0, c0 = clock(), cpu_clock()
         v = embedder.encode_query(q)
         t1, c1 = clock(), cpu_clock()
-        index.vectors.search(v, 50)
+        with index.reading() as reader:
+            reader.dense(v, 50, Filters())
         t2, c2 = clock(), cpu_clock()
-        index.lexical.search(q, 50)
+        with index.reading() as reader:
+            reader.lexical(query_terms(q), 50, Filters())
         t3, c3 = clock(), cpu_clock()
         search(index, q, k=10)
         t4, c4 = clock(), cpu_clock()
@@ -90,7 +94,7 @@ def inproc(collection: Path, n: int) -> dict:
 
     rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # before recall's exact copy
     out = {
-        "passages": len(index.vectors),
+        "passages": index.stats()["passages"],
         "vector_index": _describe(index),
         "open_seconds": round(opened, 2),
         "embed": pct(embed),
@@ -111,10 +115,7 @@ def _embed_all(embedder, texts: list[str]) -> np.ndarray:
 
 
 def _describe(index) -> str:
-    describe = getattr(index.vectors, "describe", None)
-    if describe is None:
-        return index.manifest.get("index_type", "flat-ip")
-    d = describe()
+    d = index.collection.describe().get("base", {}).get("vector_index", {"kind": "flat (no base yet)"})
     return d["kind"] + (f" nlist {d['nlist']} nprobe {d['nprobe']}" if "nlist" in d else "")
 
 
@@ -122,12 +123,15 @@ def recall(index, queries: np.ndarray, k: int = 10) -> float:
     """recall@k of the index's vector search against exact inner product over the stored vectors."""
     import faiss
 
-    ids, matrix = index.store.vectors()
+    from rag.models import Filters
+
+    with index.reading() as reader:
+        ids, matrix = reader.segment_vectors()
+        found = [[i for i, _ in reader.dense(q, k, Filters())] for q in queries]
     exact = faiss.IndexFlatIP(matrix.shape[1])
     exact.add(np.ascontiguousarray(matrix, dtype=np.float32))
     _, truth = exact.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-    _, found = index.vectors.search(queries, k)
-    hits = sum(len(set(ids[t[t >= 0]].tolist()) & set(f[f >= 0].tolist())) for t, f in zip(truth, found, strict=True))
+    hits = sum(len(set(ids[t[t >= 0]].tolist()) & set(f)) for t, f in zip(truth, found, strict=True))
     return round(hits / (k * len(queries)), 4)
 
 

@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `rag serve` listens on.")
     port: int = Field(8000, description="Port `rag serve` listens on.")
+    workers: int | None = Field(
+        None, ge=1, description="Worker processes of `rag serve` (each a whole service); unset: one per core."
+    )
+    metrics_dir: Path | None = Field(
+        None,
+        description="Where worker processes share their Prometheus metrics, so that a scrape sums them all;"
+        " `rag serve` with several workers sets it (with PROMETHEUS_MULTIPROC_DIR) to a directory of its own.",
+    )
     examples_dir: Path = Field(
         Path("examples"), description="Transcripts the default index is built from when missing."
     )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -88,10 +92,56 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
+class ServedProcess:
+    """`rag serve --workers N` as a real subprocess on 127.0.0.1 (ready once /ready answers 200)."""
+
+    def __init__(self, directory: Path, workers: int, env: dict[str, str] | None = None):
+        self.port = _free_port()
+        command = ["serve", "--index", str(directory), "--port", str(self.port), "--workers", str(workers)]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", *command],
+            cwd=ROOT,
+            env={**os.environ, "RAG_LOG_LEVEL": "WARNING", **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServedProcess:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"rag serve exited: {self.process.stderr.read()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/ready", timeout=5).status_code == 200:
+                    return self
+            time.sleep(0.2)
+        raise RuntimeError("rag serve did not become ready")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.communicate(timeout=30)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--server-workers",
+        type=int,
+        default=0,
+        help="serve the shared HTTP fixture from `rag serve --workers N` in a subprocess (0: in process)",
+    )
+
+
 @pytest.fixture(scope="session")
-def live_server(examples_index):
-    """The API over the examples index, served over real HTTP."""
-    with LiveServer(Settings(index_dir=examples_index.collection.directory)) as server:
+def live_server(examples_index, request):
+    """The API over the examples index, served over real HTTP (see --server-workers)."""
+    directory = examples_index.collection.directory
+    workers = request.config.getoption("--server-workers")
+    with ServedProcess(directory, workers) if workers else LiveServer(Settings(index_dir=directory)) as server:
         yield server
 
 

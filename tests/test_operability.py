@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.observability import JsonFormatter
 from rag.config import Settings
 from rag.index import Index
-from tests.conftest import LiveServer, assert_error
+from tests.conftest import LiveServer, ServedProcess, assert_error
 
 
 def metric(http: httpx.Client, name: str, **labels: str) -> float:
@@ -71,6 +71,19 @@ def test_unknown_paths_share_one_metric_label(http):
     assert metric(http, "http_requests_total", route="unmatched", status="404") >= 2
 
 
+def test_metrics_count_the_requests_of_every_worker(examples_index):
+    labels = {"method": "GET", "route": "/health", "status": "200"}
+    # a new connection for each request: any worker may take it, and any may answer the scrape
+    with (
+        ServedProcess(examples_index.collection.directory, workers=2) as server,
+        httpx.Client(base_url=server.url, headers={"Connection": "close"}) as fresh,
+    ):
+        before = metric(fresh, "http_requests_total", **labels)
+        for _ in range(12):
+            fresh.get("/health")
+        assert metric(fresh, "http_requests_total", **labels) == before + 12
+
+
 def test_metrics_are_prometheus_text(http):
     response = http.get("/metrics")
     assert response.headers["content-type"].startswith("text/plain")
@@ -96,9 +109,11 @@ def test_errors_carry_the_request_id_too(http):
     assert (response.status_code, response.headers["x-request-id"]) == (422, "failing-1")
 
 
-def test_each_request_is_one_json_log_line_with_its_id_route_status_and_duration(http, caplog):
+def test_each_request_is_one_json_log_line_with_its_id_route_status_and_duration(examples_index, caplog):
     caplog.set_level(logging.INFO, logger="api.access")
-    http.get("/documents/transport_briefing", headers={"X-Request-ID": "log-line-check"})
+    settings = Settings(index_dir=examples_index.collection.directory)
+    with LiveServer(settings, embedder=examples_index.embedder) as server:  # in this process: its log is seen
+        httpx.get(f"{server.url}/documents/transport_briefing", headers={"X-Request-ID": "log-line-check"})
     lines = [JsonFormatter().format(r) for r in caplog.records if r.name == "api.access"]
     entries = [json.loads(line) for line in lines if "log-line-check" in line]
     assert len(entries) == 1

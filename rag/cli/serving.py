@@ -34,13 +34,20 @@ def serve(
             help="Transcripts to build the index from when it is missing (default: RAG_EXAMPLES_DIR or ./examples).",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Worker processes answering requests (default: RAG_WORKERS, else the number of cores).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API; builds the index from the example transcripts first if there is none."""
     from rag.threads import configure_serving
 
     configure_serving()  # before numpy, faiss or onnxruntime load their thread pools
-    import uvicorn
-
+    from rag.cli.workers import serve as serve_workers
     from rag.storage.embedded.collection import MANIFEST
 
     settings = _settings()
@@ -52,14 +59,13 @@ def serve(
             raise typer.Exit(1)
         err.print(f"no index at {directory}: building it from {source}")
         ingest([source], index=directory, model=None, fmt=None, wait=True)
-    os.environ["RAG_INDEX_DIR"] = str(directory)
-    uvicorn.run(
-        "api.main:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=_uvicorn_log_config(settings.log_level),
-        access_log=False,  # the service logs each request itself, as JSON with its request id
+    # the service logs each request itself, as JSON with its request id
+    serve_workers(
+        settings.model_copy(update={"index_dir": directory}),
+        host or settings.host,
+        port or settings.port,
+        workers or settings.workers or os.cpu_count() or 1,
+        _uvicorn_log_config(settings.log_level),
     )
 
 

@@ -153,6 +153,10 @@ class Reader(ABC):
     @abstractmethod
     def counts(self) -> Counts: ...
 
+    @abstractmethod
+    def segment_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every segment's id (ascending) and vector: for exact-search checks and re-embedding."""
+
 
 class Collection(ABC):
     """A collection of transcripts in one backend."""

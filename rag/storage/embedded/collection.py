@@ -18,6 +18,7 @@ import json
 import logging
 import shutil
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +46,7 @@ COMPACT_LOCK = "compact.lock"
 REBUILD_AFTER = 4096
 COMPACT_MAX = 50_000
 COMPACT_SHARE = 0.1
+COMPACT_RETRY_S = 5.0
 
 log = logging.getLogger("rag.storage")
 
@@ -68,6 +70,7 @@ class EmbeddedCollection(Collection):
         self._background = background  # build new bases in a background thread (servers) or inline
         self._rebuild_after = rebuild_after
         self._compactor: threading.Thread | None = None
+        self._next_compaction = 0.0  # monotonic time before which a due base is not tried again
         self.remove_leftovers()
 
     @classmethod
@@ -221,8 +224,10 @@ class EmbeddedCollection(Collection):
             self.compact(force)
             return
         with self._advance:
-            if self._compactor is not None and self._compactor.is_alive():
+            if (self._compactor is not None and self._compactor.is_alive()) or time.monotonic() < self._next_compaction:
                 return
+            # another process may be building it (then this one skips): look again in a while, not at every search
+            self._next_compaction = time.monotonic() + COMPACT_RETRY_S
             self._compactor = threading.Thread(
                 target=self._compact_logged, args=(force,), name="rag-compact", daemon=True
             )
@@ -266,7 +271,10 @@ class EmbeddedCollection(Collection):
         with self.store.snapshot() as db:
             state = st.state(db)
             pending = st.pending(db, state.base_max_id)
-        base = self._searchable.base.describe() if self._searchable is not None else {"generation": state.base}
+        try:
+            base = json.loads((self.directory / f"{BASE_PREFIX}{state.base}" / "meta.json").read_text())
+        except (OSError, ValueError):
+            base = {"generation": state.base}
         return {
             "backend": "embedded",
             "directory": str(self.directory),
@@ -370,6 +378,10 @@ class EmbeddedReader(Reader):
 
     def counts(self) -> Counts:
         return queries.counts(self._db)
+
+    def segment_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        rows = st.segment_rows(self._db, 0, self._collection.manifest.dimension)
+        return rows.ids, rows.vectors
 
     def stored_ids(self) -> np.ndarray:
         """Every segment id in the store, ascending."""
