@@ -49,10 +49,25 @@ def one_turn(i: int) -> dict:
 
 
 def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
+    """Resident memory of a process and its children (the workers of `rag serve`), in MiB."""
+    pids = [pid] + [
+        int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit() and _parent(entry) == pid
+    ]
+    total = 0
+    for p in pids:
+        try:
+            lines = Path(f"/proc/{p}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in lines if line.startswith("VmRSS:")), 0)
+    return round(total / 1024, 1)
+
+
+def _parent(entry: Path) -> int | None:
+    try:
+        return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def timed(call) -> tuple[float, httpx.Response]:
@@ -169,6 +184,14 @@ def many_writes(http: httpx.Client, pid: int, writes: int, asked: list[str]) -> 
     }
 
 
+def ask(port: int) -> int:
+    """The status of one search, 0 while the server does not accept connections yet."""
+    try:
+        return httpx.post(f"http://127.0.0.1:{port}/search", json={"query": "budget", "k": 1}, timeout=5).status_code
+    except httpx.HTTPError:
+        return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collection", type=Path, required=True)
@@ -198,8 +221,7 @@ def main(argv: list[str] | None = None) -> None:
             "machine": machine(),
         }
         try:
-            wait_first_answer(port, server, started, lambda p: httpx.post(
-                f"http://127.0.0.1:{p}/search", json={"query": "budget", "k": 1}, timeout=5).status_code)  # fmt: skip
+            wait_first_answer(port, server, started, ask)
             url = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=url, timeout=30) as http:
                 result["stats"] = http.get("/health").json()

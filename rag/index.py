@@ -23,7 +23,7 @@ class Index:
     def __init__(self, collection: Collection, embedder: Embedder | None = None):
         self.collection = collection
         self._embedder = embedder
-        self._directory: tuple[tuple[int, int], Directory] | None = None
+        self._directory: tuple[int, Directory] | None = None
         self._directory_lock = threading.Lock()
 
     @classmethod

@@ -71,8 +71,9 @@ class Reader(ABC):
 
     @property
     @abstractmethod
-    def speakers_version(self) -> tuple[int, int]:
-        """Changes whenever the speaker directory may have: documents or speaker names changed."""
+    def speakers_version(self) -> int:
+        """Changes whenever the speaker directory may have: a speaker name came or went, or was renamed or
+        merged (not with every document, so that a write does not cost the next search a new directory)."""
 
     # ---------------------------------------------------------------- candidates
 

@@ -313,9 +313,8 @@ class EmbeddedReader(Reader):
         return st.state(self._db).generation
 
     @property
-    def speakers_version(self) -> tuple[int, int]:
-        state = st.state(self._db)
-        return state.generation, state.speakers
+    def speakers_version(self) -> int:
+        return st.state(self._db).speakers
 
     def dense(self, vector: np.ndarray, n: int, filters: Filters) -> Ranked:
         allowed = self._allowed_ids(filters)

@@ -64,7 +64,8 @@ INSERT INTO state VALUES ('speakers', 0)
 # - segments.terms: the BM25 terms of each segment, so that no reader tokenizes again;
 # - deleted_segments: which segments went at which generation (by trigger, so no delete can skip it);
 #   the searchable files of an older generation subtract them;
-# - speaker_counts: passages per speaker, kept by triggers, so the speaker directory costs no scan;
+# - speaker_counts: passages per speaker, kept by triggers, so the speaker directory costs no scan; a
+#   name that comes or goes moves state 'speakers' on, so the directory is rebuilt only then;
 # - state 'base': the generation whose searchable files are on disk (-1: none yet), with the largest
 #   segment id and the number of segments they hold.
 _V2 = """
@@ -84,6 +85,12 @@ END;
 CREATE TRIGGER passages_uncounted AFTER DELETE ON passages BEGIN
     UPDATE speaker_counts SET passages = passages - 1 WHERE speaker = old.speaker;
     DELETE FROM speaker_counts WHERE speaker = old.speaker AND passages <= 0;
+END;
+CREATE TRIGGER speaker_named AFTER INSERT ON speaker_counts BEGIN
+    UPDATE state SET value = value + 1 WHERE key = 'speakers';
+END;
+CREATE TRIGGER speaker_gone AFTER DELETE ON speaker_counts BEGIN
+    UPDATE state SET value = value + 1 WHERE key = 'speakers';
 END;
 INSERT INTO state VALUES ('base', -1);
 INSERT INTO state VALUES ('base_max_id', 0);
