@@ -40,12 +40,24 @@ class DocumentWrite:
 
 
 @dataclass(frozen=True)
+class PassageSpan:
+    """Where one passage lies in its turn's text (passages of a turn may overlap), and when, if timed."""
+
+    id: int
+    start_char: int
+    end_char: int
+    start: float | None
+    end: float | None
+
+
+@dataclass(frozen=True)
 class TurnRecord:
     speaker: str
     role: str
     text: str
     start: float | None
     end: float | None
+    passages: tuple[PassageSpan, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,13 +171,29 @@ def delete_document(index: Index, doc_id: str) -> None:
 
 
 def get_document(index: Index, doc_id: str) -> DocumentDetail:
-    with index.store.snapshot():  # the document and its turns as of one moment
+    with index.store.snapshot():  # the document, its turns and passages as of one moment
         document = index.store.document(doc_id)
         rows = index.store.turns(doc_id)
+        segments = index.store.segments(index.store.segment_ids_of(doc_id))
     if document is None:
         raise NotFoundError(f"no document with id {doc_id!r}", field="id")
+    spans: dict[int, list[PassageSpan]] = {}
+    for segment in segments.values():
+        for pid, p in segment.passages:
+            spans.setdefault(p.turn_index, []).append(PassageSpan(pid, p.start_char, p.end_char, p.start, p.end))
     return DocumentDetail(
-        document, [TurnRecord(r["speaker"], r["role"], r["text"], r["start"], r["end"]) for r in rows]
+        document,
+        [
+            TurnRecord(
+                r["speaker"],
+                r["role"],
+                r["text"],
+                r["start"],
+                r["end"],
+                tuple(sorted(spans.get(r["idx"], ()), key=lambda span: (span.start_char, span.id))),
+            )
+            for r in rows
+        ],
     )
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from rag.models import Document, Passage, Transcript
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS = {
     1: """
@@ -65,6 +65,10 @@ _MIGRATIONS = {
     CREATE TABLE state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     INSERT INTO state VALUES ('generation', 0);
     INSERT INTO state VALUES ('speakers', 0);
+    """,
+    # the recording a transcript is of (our JSON format's media_url), for links to a passage's moment
+    2: """
+    ALTER TABLE documents ADD COLUMN media_url TEXT
     """,
 }
 
@@ -169,8 +173,9 @@ class PassageStore:
         """
         self.delete_document(db, doc.id)
         db.execute(
-            "INSERT INTO documents (id, title, date, place, number, source, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (doc.id, doc.title, doc.date, doc.place, doc.number, doc.source, content_hash),
+            "INSERT INTO documents (id, title, date, place, number, source, media_url, content_hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (doc.id, doc.title, doc.date, doc.place, doc.number, doc.source, doc.media_url, content_hash),
         )
         db.executemany(
             'INSERT INTO turns (doc_id, idx, speaker, role, text, start, "end") VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -316,7 +321,7 @@ class PassageStore:
             chunk = unique[first : first + 500]
             rows.extend(
                 db.execute(
-                    "SELECT p.*, d.title, d.date, d.place, d.number, d.source"
+                    "SELECT p.*, d.title, d.date, d.place, d.number, d.source, d.media_url"
                     " FROM passages p JOIN documents d ON d.id = p.doc_id"
                     f" WHERE p.segment_id IN ({','.join('?' * len(chunk))}) ORDER BY p.segment_id, p.id",
                     chunk,
@@ -333,6 +338,7 @@ class PassageStore:
                     place=r["place"],
                     number=r["number"],
                     source=r["source"],
+                    media_url=r["media_url"],
                 )
                 segment = out[r["segment_id"]] = StoredSegment(r["segment_id"], document, [])
             segment.passages.append((r["id"], _passage(r)))
@@ -466,4 +472,5 @@ def _document(row: sqlite3.Row) -> Document:
         source=row["source"],
         turns=row["n_turns"],
         passages=row["n_passages"],
+        media_url=row["media_url"],
     )

@@ -119,3 +119,20 @@ def test_a_second_process_sees_writes_after_refresh(tmp_path, embedder, seed_cop
 
 def test_seed_file_is_unchanged_by_tests():
     assert SEED.read_text().startswith("17:31")
+
+
+def test_an_index_stored_before_media_urls_existed_opens_and_reads(tmp_path):
+    """Schema version 1 had no media_url column: opening it adds one, and its documents read as before."""
+    import sqlite3
+
+    from rag.store import _MIGRATIONS, SCHEMA_VERSION, PassageStore
+
+    path = tmp_path / "store.sqlite"
+    with sqlite3.connect(path) as db:
+        for statement in _MIGRATIONS[1].split(";"):
+            db.execute(statement)
+        db.execute("INSERT INTO documents (id, title, content_hash) VALUES ('old', 'Old briefing', 'h')")
+        db.execute("PRAGMA user_version = 1")
+    store = PassageStore(path)
+    assert store.document("old").media_url is None
+    assert store._connect().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
