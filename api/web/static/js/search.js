@@ -158,7 +158,6 @@ function result(hit) {
   const doc = hit.document;
   const link = `/transcripts/${encodeURIComponent(doc.id)}#p-${hit.passage_id}`;
   const headingId = `result-${hit.rank}`;
-  const moment = hit.highlight?.start ?? hit.start;
   return h("li", { class: "result", dataset: { speaker: hit.speaker, document: doc.id } },
     h("article", { "aria-labelledby": headingId },
       h("header", { class: "result-head" },
@@ -176,7 +175,7 @@ function result(hit) {
       h("p", { class: "text" }, marked(hit.text, hit.highlight)),
       h("p", { class: "actions" },
         h("a", { href: link }, "Read it in the transcript"),
-        recordingLink(doc.media_url, moment))));
+        recordingLink(doc.media_url, hit.start))));
 }
 
 /** The text with the highlight's characters in a <mark>; offsets are the API's, into this very text. */

@@ -55,6 +55,7 @@ export class SpeakerPicker {
 
   close() {
     this.listbox.hidden = true;
+    this.listbox.replaceChildren();
     this.input.setAttribute("aria-expanded", "false");
     this.input.removeAttribute("aria-activedescendant");
     this.options = [];
