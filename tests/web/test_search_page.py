@@ -7,8 +7,8 @@ from urllib.parse import quote_plus
 import pytest
 from playwright.sync_api import expect
 
+from api.schemas.examples import SEED_QUESTION
 from tests.conftest import SEED_ID
-from tests.web.conftest import SEED_QUESTION
 
 pytestmark = pytest.mark.browser
 
@@ -142,6 +142,8 @@ def test_a_question_nothing_matches_under_its_filters_is_told_so_with_a_way_out(
     expect(tab.page.locator(".result")).to_have_count(0)
     notice.get_by_role("button", name="Search without filters").click()
     expect(tab.page.locator(".result").first).to_have_attribute("data-speaker", "Sergey Lavrov")
+    expect(tab.page.get_by_label("From")).to_have_value("")
+    expect(tab.page).to_have_url(f"{live_server.url}/?q={quote_plus(SEED_QUESTION)}")
 
 
 def test_an_impossible_date_in_a_link_is_explained_beside_the_date_fields(tab, live_server):
@@ -184,3 +186,13 @@ def test_results_fit_a_phone_screen_without_sideways_scrolling(phone, live_serve
     assert phone.page.evaluate("document.documentElement.scrollWidth") <= 390
     box = phone.page.locator(".result").first.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+
+def test_on_a_phone_the_filters_are_folded_away_until_one_is_on(phone, live_server):
+    phone.page.goto(live_server.url + "/")
+    expect(phone.page.get_by_label("From")).to_be_hidden()
+    phone.page.locator("summary").click()
+    expect(phone.page.get_by_label("From")).to_be_visible()
+    phone.page.goto(f"{live_server.url}/?q=ferries&speaker=Sergey+Lavrov")
+    expect(phone.page.locator("summary")).to_have_text("Filters (1 on)")
+    expect(phone.page.get_by_label("From")).to_be_visible()

@@ -20,6 +20,7 @@ const noticeBox = $("notice");
 const list = $("results");
 const more = $("more");
 const dateError = $("date-error");
+const filtersBox = $("filters-box");
 
 let current = null; // the search shown: {state, offset}
 let inFlight = null; // its AbortController: a newer search cancels an older one
@@ -72,12 +73,22 @@ function showInForm(state) {
   fromInput.value = state.from; // a date the browser cannot read is left empty; the API names the problem
   toInput.value = state.to;
   modeSelect.value = state.mode;
+  countFilters(state);
+}
+
+/** "(2 on)" beside Filters; on a phone the filters stay folded away unless some are on. */
+function countFilters(state) {
+  const on = state.speakers.length + (state.from ? 1 : 0) + (state.to ? 1 : 0) + (state.mode !== "hybrid" ? 1 : 0);
+  $("filter-count").textContent = on ? `(${on} on)` : "";
+  if (on) filtersBox.open = true;
 }
 
 // ---------------------------------------------------------------- searching
 
+/** Run a search as a new entry in the history (the back button returns to the one before). */
 function go(state) {
   if (address(state) !== location.pathname + location.search) history.pushState(null, "", address(state));
+  showInForm(state); // a search may come from a button ("Search without filters"), not from the form
   search(state);
 }
 
@@ -165,12 +176,13 @@ function result(hit) {
           h("span", { class: "speaker-name" }, hit.canonical_speaker),
           hit.speaker !== hit.canonical_speaker ? h("span", { class: "as-written" }, `as written: ${hit.speaker}`) : null),
         roleBadge(hit.role, hit.canonical_speaker)),
-      h("p", { class: "source" },
-        h("a", { href: link, class: "doc-title" }, doc.title),
-        doc.date ? h("span", { class: "meta" }, h("time", { datetime: doc.date }, formatDate(doc.date))) : null,
-        doc.place ? h("span", { class: "meta" }, doc.place) : null,
-        hit.start !== null && hit.start !== undefined
-          ? h("span", { class: "meta time-code" }, `at ${formatTime(hit.start)}`) : null),
+      h("div", { class: "source" },
+        h("a", { href: link, class: "doc-title", title: doc.title }, doc.title),
+        h("p", { class: "meta-line" },
+          doc.date ? h("span", { class: "meta" }, h("time", { datetime: doc.date }, formatDate(doc.date))) : null,
+          doc.place ? h("span", { class: "meta" }, doc.place) : null,
+          hit.start !== null && hit.start !== undefined
+            ? h("span", { class: "meta time-code" }, `at ${formatTime(hit.start)}`) : null)),
       hit.context ? asked(hit.context) : null,
       h("p", { class: "text" }, marked(hit.text, hit.highlight)),
       h("p", { class: "actions" },
@@ -186,7 +198,7 @@ function marked(text, highlight) {
     text.slice(highlight.end_char)];
 }
 
-const SHORT_QUESTION = 180;
+const SHORT_QUESTION = 150;
 
 /** The question an answer answers, cut short when long, with a button to read all of it. */
 function asked(question) {
@@ -328,6 +340,7 @@ let filterTimer = null;
 
 /** A changed filter reruns a search already shown (after a pause: typing a date changes it at every digit). */
 function filtersChanged(delay = 0) {
+  countFilters(readForm());
   clearTimeout(filterTimer);
   filterTimer = setTimeout(() => {
     const state = readForm();
@@ -360,6 +373,7 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+if (window.matchMedia("(max-width: 44rem)").matches) filtersBox.open = false;
 const initial = readAddress();
 showInForm(initial);
 search(initial);
