@@ -4,32 +4,19 @@ from __future__ import annotations
 
 import wave
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from starlette.staticfiles import StaticFiles
 
+from bench.browser import CHROMIUM, chromium
 from rag.config import Settings
 from tests.conftest import LiveServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-# the network is closed: without these Chromium keeps trying to reach Google's services
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 KEY = "reader-key-for-the-browser"
-SEED_QUESTION = "What did Lavrov say about the phone call between Putin and Trump?"
 
 HOSTILE_SPEAKER = "Eve <img src=x onerror=alert(1)>"
 HOSTILE_TEXT = "Gliders are safe. <script>alert(2)</script><img src=y onerror=alert(3)> That is all on gliders."
@@ -60,19 +47,12 @@ RECORDED = {
 FILLERS = 23  # with the two above: more than one page of the transcripts list (20 a page)
 
 
-def browser_launch(playwright) -> Browser:
-    """Chromium from Debian, headless, with the flags a closed network needs."""
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = browser_launch(playwright)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 class Tab:

@@ -6,8 +6,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from api.schemas.examples import SEED_QUESTION
 from tests.conftest import SEED_ID
-from tests.web.conftest import FILLERS, SEED_QUESTION, passage_in_view
+from tests.web.conftest import FILLERS, passage_in_view
 
 pytestmark = pytest.mark.browser
 

@@ -47,6 +47,6 @@ def test_the_transcript_page_plays_the_recording_from_the_linked_passage(tab, we
 def test_a_turns_time_code_plays_the_recording_from_there(tab, web_server):
     tab.page.goto(f"{web_server.url}/transcripts/recorded")
     tab.page.get_by_role("link", name="Play from 0:03").click()
-    tab.page.wait_for_function("document.querySelector('audio').currentTime >= 3")
+    tab.page.wait_for_function("() => document.querySelector('audio').currentTime >= 3")
     assert tab.page.evaluate("document.querySelector('audio').currentTime") == pytest.approx(3, abs=0.5)
     assert tab.page.url == f"{web_server.url}/transcripts/recorded"  # the page stays; its player moves

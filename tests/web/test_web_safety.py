@@ -7,8 +7,9 @@ from urllib.parse import quote_plus
 import pytest
 from playwright.sync_api import expect
 
+from api.schemas.examples import SEED_QUESTION
 from tests.conftest import SEED_ID
-from tests.web.conftest import HOSTILE, HOSTILE_SPEAKER, HOSTILE_TEXT, KEY, SEED_QUESTION
+from tests.web.conftest import HOSTILE, HOSTILE_SPEAKER, HOSTILE_TEXT, KEY
 
 pytestmark = pytest.mark.browser
 
