@@ -64,8 +64,14 @@ class Tab:
         self.page.set_default_timeout(15_000)
         self.errors: list[str] = []
         self.dialogs: list[str] = []
+        self.blocked: list[str] = []  # what the pages' Content-Security-Policy stopped
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.on("dialog", self._dialog)
+        self.page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            self.blocked.append(message.text)
 
     def _dialog(self, dialog) -> None:
         self.dialogs.append(dialog.message)
@@ -77,6 +83,8 @@ def _tab(browser: Browser, viewport: dict) -> Iterator[Tab]:
     yield tab
     tab.context.close()
     assert not tab.errors, f"script errors on the page: {tab.errors}"
+    # the pages keep to their own policy: a blocked style or script would be a page that looks or works wrong
+    assert not tab.blocked, f"the page broke its Content-Security-Policy: {tab.blocked}"
 
 
 @pytest.fixture

@@ -40,6 +40,11 @@ export function askForKey(problem) {
       event.preventDefault();
       const key = input.value.trim();
       if (!key) return;
+      if (/[\x00-\x1f\x7f]/.test(key)) { // it could not be sent in a header
+        error.textContent = "A key has no line breaks or control characters. Paste it again.";
+        error.hidden = false;
+        return;
+      }
       sessionStorage.setItem(STORAGE, key);
       showForget();
       finish(key);

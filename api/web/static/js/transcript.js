@@ -12,10 +12,18 @@ const turnsList = $("turns");
 const statusLine = $("status");
 const noticeBox = $("notice");
 
-const docId = decodeURIComponent(location.pathname.replace(/^\/transcripts\//, ""));
+const docId = idFromPath(location.pathname.replace(/^\/transcripts\//, ""));
 let doc = null;
 let media = null; // the <audio> or <video> element, when the recording is a media file
 let mediaUrl = null;
+
+function idFromPath(raw) {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw; // a malformed %-escape: asked for as it is, and answered "not here"
+  }
+}
 
 function targetId() {
   const match = /^#p-(\d+)$/.exec(location.hash);
