@@ -18,7 +18,7 @@ _READ_ONLY = "__rag_read_only__"
 _PUBLIC = "__rag_public__"
 _PAGE = "__rag_page__"
 
-# The web pages run only the scripts, styles and fonts the service itself serves: text from a transcript
+# The web pages run only the scripts and styles the service itself serves: text from a transcript
 # can never run as script, even if it reached the page as HTML. Recordings may live elsewhere (media-src);
 # the pages talk to this service's JSON API only (connect-src).
 PAGE_CSP = "; ".join(

@@ -65,6 +65,7 @@ new MutationObserver(() => {
 
 
 def run(searches: int) -> dict:
+    before = machine()  # with the load average before the run; the one after is added at the end
     timings = []
     with examples_server(env={"RAG_QUERY_CACHE_SIZE": "0"}) as url, chromium() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -94,7 +95,7 @@ def run(searches: int) -> dict:
     counted = timings[WARM_UP:]
     return {
         "command": f"python -m bench.web --searches {searches}",
-        "machine": machine(),
+        "machine": before,
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "searches": len(counted),
         "median_painted_ms": round(statistics.median(t["painted_ms"] for t in counted), 1),
