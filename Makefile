@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint setup
+.PHONY: serve test lint setup screenshots
 
 serve: $(STAMP)  ## serve the default index, building it from examples/ when missing
 	$(VENV)/bin/rag serve
@@ -14,6 +14,9 @@ test: $(STAMP)  ## run the test suite
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+screenshots: $(STAMP)  ## docs/web-*.png: the web pages in Debian's Chromium, over the bundled examples
+	$(VENV)/bin/python -m bench.screenshots
 
 setup: $(STAMP)
 

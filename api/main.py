@@ -14,7 +14,7 @@ from api import errors, observability, openapi
 from api.deps import IndexHolder
 from api.limits import BodyLimitMiddleware
 from api.observability import Metrics, ObservabilityMiddleware
-from api.routes import collection, context, documents, health, metrics, search
+from api.routes import collection, context, documents, health, metrics, pages, search
 from api.schemas.documents import TranscriptIn, UploadIn
 from api.security import ApiKeys, SecurityHeadersMiddleware, authorize
 from rag.config import Settings
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     errors.install(app)
     for module in (search, context, documents, collection, health, metrics):
         app.include_router(module.router)
+    pages.install(app)  # after the API's routes: /documents and /speakers stay theirs
     openapi.install(app, extra_models=[TranscriptIn, UploadIn], settings=settings, keyed=bool(keys))
 
     # added innermost first: the body limit sits inside CORS (so a 413 carries CORS headers),

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from starlette.routing import compile_path
+from starlette.routing import Mount, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_response
@@ -217,6 +217,8 @@ def _header(scope: Scope, name: str) -> str | None:
 
 
 def _route_templates(app: object) -> list[tuple[str, re.Pattern]]:
-    contexts = iter_route_contexts(getattr(app, "routes", ()))
-    paths = dict.fromkeys(ctx.path for ctx in contexts if ctx.path)
+    routes = getattr(app, "routes", ())
+    paths = dict.fromkeys(ctx.path for ctx in iter_route_contexts(routes) if ctx.path)
+    # mounted apps (the pages' /static files) under one label each, not one per file
+    paths.update(dict.fromkeys(f"{route.path}/{{path:path}}" for route in routes if isinstance(route, Mount)))
     return [(path, compile_path(path)[0]) for path in paths]

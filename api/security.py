@@ -16,6 +16,25 @@ from rag.errors import RagError
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READ_ONLY = "__rag_read_only__"
 _PUBLIC = "__rag_public__"
+_PAGE = "__rag_page__"
+
+# The web pages run only the scripts and styles the service itself serves: text from a transcript
+# can never run as script, even if it reached the page as HTML. Recordings may live elsewhere (media-src);
+# the pages talk to this service's JSON API only (connect-src).
+PAGE_CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "media-src 'self' http: https:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 
 
 class ApiKeys:
@@ -69,6 +88,13 @@ def public(endpoint: Callable) -> Callable:
     return endpoint
 
 
+def page(endpoint: Callable) -> Callable:
+    """Mark a web page's shell: open without a key (it holds no data; its API calls carry the key) and sent with
+    the pages' Content-Security-Policy."""
+    setattr(endpoint, _PAGE, True)
+    return public(endpoint)
+
+
 def needs_key(method: str, endpoint: Callable | None, protect_reads: bool) -> bool:
     if getattr(endpoint, _PUBLIC, False):
         return False
@@ -108,9 +134,11 @@ async def authorize(request: Request) -> None:
 
 
 class SecurityHeadersMiddleware:
-    """Headers that stop a browser from reading a JSON answer as a page, or caching a private one."""
+    """Headers that stop a browser from reading a JSON answer as a page, or caching a private one; on the web
+    pages, a Content-Security-Policy that lets only the service's own script files run."""
 
     HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
+    PAGE_HEADERS = ((b"content-security-policy", PAGE_CSP.encode()),)
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -123,6 +151,9 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), *self.HEADERS]
+                # routing has run by now and named the endpoint in the (shared) scope
+                if getattr(scope.get("endpoint"), _PAGE, False):
+                    message["headers"].extend(self.PAGE_HEADERS)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

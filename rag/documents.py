@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rag.errors import InvalidInputError, NotFoundError, ParseError, TooLargeError
 from rag.index import Index
 from rag.ingest import document_id, embed_all, prepare
-from rag.models import Document, Transcript, Turn
+from rag.models import Document, Transcript
 from rag.parsing import parse_bytes, transcript_from_dict, transcript_to_dict
 
 # Ids name rows in sqlite, never files; the shape is still kept tame for URLs, logs and shells.
@@ -40,9 +40,30 @@ class DocumentWrite:
 
 
 @dataclass(frozen=True)
+class PassageSpan:
+    """Where one passage lies in its turn's text (passages of a turn may overlap), and when, if timed."""
+
+    id: int
+    start_char: int
+    end_char: int
+    start: float | None
+    end: float | None
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    speaker: str
+    role: str
+    text: str
+    start: float | None
+    end: float | None
+    passages: tuple[PassageSpan, ...] = ()
+
+
+@dataclass(frozen=True)
 class DocumentDetail:
     document: Document
-    turns: list[Turn]
+    turns: list[TurnRecord]
 
 
 # ---------------------------------------------------------------------- reading
@@ -150,12 +171,30 @@ def delete_document(index: Index, doc_id: str) -> None:
 
 
 def get_document(index: Index, doc_id: str) -> DocumentDetail:
-    with index.reading() as reader:  # the document and its turns as of one moment
+    with index.reading() as reader:  # the document, its turns and passages as of one moment
         document = reader.document(doc_id)
         turns = reader.turns(doc_id)
+        segments = reader.segments(reader.segment_ids_of(doc_id))
     if document is None:
         raise NotFoundError(f"no document with id {doc_id!r}", field="id")
-    return DocumentDetail(document, turns)
+    spans: dict[int, list[PassageSpan]] = {}
+    for segment in segments.values():
+        for pid, p in segment.passages:
+            spans.setdefault(p.turn_index, []).append(PassageSpan(pid, p.start_char, p.end_char, p.start, p.end))
+    return DocumentDetail(
+        document,
+        [
+            TurnRecord(
+                t.speaker,
+                t.role,
+                t.text,
+                t.start,
+                t.end,
+                tuple(sorted(spans.get(i, ()), key=lambda span: (span.start_char, span.id))),
+            )
+            for i, t in enumerate(turns)
+        ],
+    )
 
 
 def list_documents(

@@ -87,6 +87,7 @@ def prepare(index: Index, transcript: Transcript, doc_id: str) -> PreparedDocume
         place=transcript.place,
         number=transcript.number,
         source=transcript.source,
+        media_url=transcript.media_url,
     )
     empty = np.zeros((len(segments), embedder.dimension), dtype=np.float32)
     return PreparedDocument(doc, content_hash(transcript, index), transcript, passages, segments, empty)

@@ -33,6 +33,7 @@ class Transcript:
     place: str | None = None
     number: str | None = None  # the publisher's document number
     source: str | None = None  # path or URL it came from
+    media_url: str | None = None  # http(s) URL of the recording the transcript is of
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,18 @@ class Document:
     source: str | None = None
     turns: int = 0
     passages: int = 0
+    media_url: str | None = None
 
     def ref(self) -> dict:
-        """The fields a hit or a citation names its document by."""
-        return {"id": self.id, "title": self.title, "date": self.date, "place": self.place, "source": self.source}
+        """The fields a hit or a citation names its document by (media_url: so a hit can link to its moment)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "date": self.date,
+            "place": self.place,
+            "source": self.source,
+            "media_url": self.media_url,
+        }
 
 
 @dataclass(frozen=True)

@@ -63,13 +63,13 @@ def _free_port() -> int:
 
 
 class LiveServer:
-    """A real uvicorn server on 127.0.0.1 in a background thread."""
+    """A real uvicorn server on 127.0.0.1 in a background thread: the service, or any other ASGI `app`."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None, *, app=None):
         from api.main import create_app
 
         self.port = _free_port()
-        self.app = create_app(settings, embedder=embedder)
+        self.app = app if app is not None else create_app(settings, embedder=embedder)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -24,6 +24,7 @@ def test_search_answers_with_attributed_passages(http):
         "date": "2025-02-13",
         "place": "Moscow",
         "source": first["document"]["source"],
+        "media_url": None,
     }
     assert "phone call between President Trump" in first["context"]
     assert set(first) >= {"score", "text", "turn_index", "start_char", "end_char", "highlight"}

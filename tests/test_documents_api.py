@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import httpx
@@ -136,14 +137,52 @@ def test_a_document_is_shown_with_its_metadata_and_turns(api):
         "2026-05-04",
         "Northbridge",
     )
-    assert body["turns"][0] == {
+    first = body["turns"][0]
+    assert {key: value for key, value in first.items() if key != "passages"} == {
         "speaker": "Reporter",
         "role": "question",
         "text": "Will the cable cars run on Sunday?",
         "start": 0.0,
         "end": 4.0,
     }
+    assert [(p["start_char"], p["end_char"], p["start"], p["end"]) for p in first["passages"]] == [(0, 34, 0.0, 4.0)]
     assert body["turns"][1]["role"] == "answer" and body["passages"] == 2
+    assert body["media_url"] is None
+
+
+def test_every_search_hit_can_be_placed_in_its_document_by_its_passage_ids(http):
+    """A page showing a transcript finds each hit's passages in the document: same turn, same offsets, same words."""
+    hits = http.post("/search", json={"query": "phone call between Putin and Trump", "k": 10}).json()["results"]
+    documents = {}
+    for hit in hits:
+        doc_id = hit["document"]["id"]
+        turns = documents.setdefault(doc_id, http.get(f"/documents/{doc_id}").json()["turns"])
+        for part in hit["parts"]:
+            turn = turns[part["turn_index"]]
+            (placed,) = [p for p in turn["passages"] if p["id"] == part["passage_id"]]
+            assert (placed["start_char"], placed["end_char"]) == (part["start_char"], part["end_char"])
+            assert turn["text"][placed["start_char"] : placed["end_char"]] == part["text"]
+
+
+def test_a_turns_passages_are_listed_in_order_and_leave_out_only_white_space(http):
+    for turn in http.get("/documents/000_8fcf709333f4d63f").json()["turns"]:
+        text, spans = turn["text"], [(p["start_char"], p["end_char"]) for p in turn["passages"]]
+        assert spans == sorted(spans) and spans[0][0] == 0 and spans[-1][1] == len(text)
+        gaps = [text[end:start] for (_, end), (start, _) in itertools.pairwise(spans) if start > end]
+        assert all(not gap.strip() for gap in gaps), gaps
+
+
+def test_a_media_url_is_kept_and_given_with_the_document_and_its_search_hits(api):
+    url = "https://media.example.org/hovercraft-briefing.mp3"
+    api.post("/documents", json=transcript(id="recorded", words="airships", media_url=url))
+    assert api.get("/documents/recorded").json()["media_url"] == url
+    hits = api.post("/search", json={"query": "airships on Sunday", "k": 3}).json()["results"]
+    assert hits[0]["document"]["id"] == "recorded" and hits[0]["document"]["media_url"] == url
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,hi", "ftp://example.org/a.mp3", "https://"])
+def test_a_media_url_that_is_not_an_http_url_is_a_422(api, url):
+    assert_error(api.post("/documents", json=transcript(id="bad-media", media_url=url)), 422, "media_url")
 
 
 def test_an_unknown_document_is_a_404_naming_the_id(api):

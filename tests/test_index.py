@@ -12,9 +12,12 @@ from rag.index import Index
 from rag.ingest import document_id, ingest_paths
 from rag.search import search
 from rag.storage import Counts
+from rag.storage.embedded import check as check_index
 from rag.storage.embedded.integrity import loaded_problems
 from rag.storage.manifest import FORMAT_VERSION
-from tests.conftest import SEED, SEED_ID
+from tests.conftest import ROOT, SEED, SEED_ID
+
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def counts(index: Index) -> Counts:
@@ -132,3 +135,16 @@ def test_another_opening_of_the_index_sees_writes_at_its_next_search(tmp_path, e
 
 def test_seed_file_is_unchanged_by_tests():
     assert SEED.read_text().startswith("17:31")
+
+
+def test_an_index_of_the_previous_format_is_brought_up_to_date_when_opened(tmp_path, embedder):
+    """tests/fixtures/format2-index was written by the previous release (FAISS and bm25s files beside the store)."""
+    directory = tmp_path / "old"
+    shutil.copytree(FIXTURES / "format2-index", directory)
+    index = Index.open(directory, embedder=embedder)
+    assert index.manifest.format_version == FORMAT_VERSION
+    hits = search(index, "When will the new ferry timetable start?", k=3).hits
+    assert hits and hits[0].document.id == "transport_briefing"
+    assert hits[0].document.media_url is None
+    assert check_index(directory).ok
+    assert not list(directory.glob("vectors-*")) and not list(directory.glob("lexical-*"))

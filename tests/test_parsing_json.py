@@ -60,3 +60,19 @@ def test_malformed_json_is_a_parse_error_naming_the_line():
     with pytest.raises(ParseError) as info:
         parse_bytes(b'{"title": "x",\n "turns": [\n  {"speaker": "A", "text": }\n]}', "t.json")
     assert info.value.line == 3
+
+
+def test_a_media_url_is_read_and_round_trips():
+    data = {"title": "Briefing", "media_url": "https://media.example.org/b.mp3", "turns": [{"text": "Hello."}]}
+    transcript = _parse(data)
+    assert transcript.media_url == "https://media.example.org/b.mp3"
+    assert _parse(transcript_to_dict(transcript)).media_url == transcript.media_url
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "data:audio/wav;base64,AAAA", "ftp://media.example.org/b.mp3", "https://", 42]
+)
+def test_a_media_url_that_is_not_an_http_url_is_a_parse_error(url):
+    with pytest.raises(ParseError) as info:
+        _parse({"title": "Briefing", "media_url": url, "turns": [{"text": "Hello."}]})
+    assert "'media_url'" in info.value.message

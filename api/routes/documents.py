@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -111,7 +112,7 @@ def documents(
     "/documents/{id}",
     response_model=DocumentDetailOut,
     responses={404: _ERROR, **READ_RESPONSES},
-    summary="A document's metadata and its turns",
+    summary="A document's metadata and its turns, with where each passage lies",
 )
 def document(doc_id: DocumentId, index: IndexDep) -> dict:
     detail = get_document(index, doc_id)
@@ -123,9 +124,18 @@ def document(doc_id: DocumentId, index: IndexDep) -> dict:
         "place": doc.place,
         "number": doc.number,
         "source": doc.source,
+        "media_url": doc.media_url,
         "passages": doc.passages,
         "turns": [
-            {"speaker": t.speaker, "role": t.role, "text": t.text, "start": t.start, "end": t.end} for t in detail.turns
+            {
+                "speaker": t.speaker,
+                "role": t.role,
+                "text": t.text,
+                "start": t.start,
+                "end": t.end,
+                "passages": [dataclasses.asdict(span) for span in t.passages],
+            }
+            for t in detail.turns
         ],
     }
 

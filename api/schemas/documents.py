@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.fields import IsoDate, NonBlankText, Text
 from rag.documents import ID_PATTERN
+from rag.parsing.jsonfmt import MEDIA_URL_MAX_CHARS, MEDIA_URL_PATTERN
 
 
 class TurnIn(BaseModel):
@@ -64,6 +65,13 @@ class TranscriptIn(BaseModel):
     source: Text | None = Field(None, description="Where the transcript came from.", examples=["Radio Valley"])
     place: Text | None = Field(None, description="Where the event took place.", examples=["Northbridge"])
     number: Text | None = Field(None, description="The publisher's document number.", examples=["220-13-02-2025"])
+    media_url: str | None = Field(
+        None,
+        pattern=MEDIA_URL_PATTERN,
+        max_length=MEDIA_URL_MAX_CHARS,
+        description="The recording the transcript is of: an http or https URL of an audio or video file (or a page).",
+        examples=["https://media.example.org/keller-interview.mp3"],
+    )
     turns: list[TurnIn] = Field(
         ...,
         min_length=1,
@@ -111,6 +119,20 @@ class DocumentWriteOut(BaseModel):
     )
 
 
+class PassageSpanOut(BaseModel):
+    """Where a passage lies in its turn, so that a page can place it (the search results' passage_id)."""
+
+    id: int = Field(..., description="The passage's id, as search results give it (`passage_id`).", examples=[21])
+    start_char: int = Field(..., description="Offset of the passage in its turn's text.", examples=[0])
+    end_char: int = Field(
+        ..., description="End offset (exclusive); a turn's passages may overlap by a few words.", examples=[603]
+    )
+    start: float | None = Field(
+        None, description="Seconds into the recording where it starts, if timed.", examples=[14.5]
+    )
+    end: float | None = Field(None, description="Seconds into the recording where it ends, if timed.", examples=[38.2])
+
+
 class TurnOut(BaseModel):
     speaker: str = Field(..., description="Who spoke.", examples=["Anna Keller"])
     role: Literal["question", "answer", "statement"] = Field(
@@ -119,6 +141,11 @@ class TurnOut(BaseModel):
     text: str = Field(..., description="What they said.", examples=["There will be enough gas."])
     start: float | None = Field(None, description="Seconds from the start of the recording.", examples=[14.5])
     end: float | None = Field(None, description="Seconds from the start of the recording.", examples=[61.0])
+    passages: list[PassageSpanOut] = Field(
+        ...,
+        description="The turn's passages, in order of their offsets.",
+        examples=[[{"id": 12, "start_char": 0, "end_char": 114, "start": 14.5, "end": 61.0}]],
+    )
 
 
 class DocumentDetailOut(BaseModel):
@@ -128,6 +155,11 @@ class DocumentDetailOut(BaseModel):
     place: str | None = Field(None, description="Where the event took place.", examples=["Northbridge"])
     number: str | None = Field(None, description="The publisher's document number.", examples=["220-13-02-2025"])
     source: str | None = Field(None, description="Where the transcript came from.", examples=["Radio Valley"])
+    media_url: str | None = Field(
+        None,
+        description="The recording the transcript is of (http or https), where known.",
+        examples=["https://media.example.org/keller-interview.mp3"],
+    )
     passages: int = Field(..., description="Passages indexed for search.", examples=[9])
     turns: list[TurnOut] = Field(
         ...,
@@ -140,6 +172,7 @@ class DocumentDetailOut(BaseModel):
                     "text": "Will there be enough gas?",
                     "start": 0.0,
                     "end": 14.5,
+                    "passages": [{"id": 11, "start_char": 0, "end_char": 25, "start": 0.0, "end": 14.5}],
                 },
                 {
                     "speaker": "Anna Keller",
@@ -147,6 +180,7 @@ class DocumentDetailOut(BaseModel):
                     "text": "There will be enough gas.",
                     "start": 14.5,
                     "end": 61.0,
+                    "passages": [{"id": 12, "start_char": 0, "end_char": 25, "start": 14.5, "end": 61.0}],
                 },
             ]
         ],

@@ -22,6 +22,7 @@ SEED_DOCUMENT = {
     "date": "2025-02-13",
     "place": "Moscow",
     "source": "examples/000_8fcf709333f4d63f.txt",
+    "media_url": None,
 }
 
 

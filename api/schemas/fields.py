@@ -63,6 +63,12 @@ class DocumentRef(BaseModel):
     source: str | None = Field(
         None, description="File or URL the transcript came from.", examples=["examples/000_8fcf709333f4d63f.txt"]
     )
+    media_url: str | None = Field(
+        None,
+        description="The recording the transcript is of (http or https), where known; with a start time it is"
+        " played from `#t=SECONDS`.",
+        examples=["https://media.example.org/keller-interview.mp3"],
+    )
 
 
 class ErrorOut(BaseModel):

@@ -1,14 +1,23 @@
-"""Our JSON transcript format: {"title", "date"?, "source"?, "turns": [{"speaker", "text", "start"?, "end"?}]}."""
+"""Our JSON transcript format: {"title", "date"?, "media_url"?, ..., "turns": [{"speaker", "text", "start"?, ...}]}."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import math
+import re
 
 from rag.errors import ParseError
 from rag.models import Transcript, Turn
 from rag.parsing.speakers import assign_roles, principal_speaker
+
+# A recording is linked from web pages (<audio src>, <a href>): only http(s), so that a transcript can never
+# carry a javascript: or data: URL into a page; no white space or control character (to Python or to JSON
+# Schema, whose \s differ), so it is one URL and nothing else.
+_URL_CHAR = r"[^\s\x00-\x20\x7f\x85\ufeff"
+MEDIA_URL_PATTERN = rf"^https?://{_URL_CHAR}/?#]+{_URL_CHAR}]*$"
+MEDIA_URL_MAX_CHARS = 2048
+_MEDIA_URL = re.compile(MEDIA_URL_PATTERN)
 
 
 def parse_json(text: str, source: str) -> Transcript:
@@ -66,6 +75,7 @@ def transcript_from_dict(data: object, source: str) -> Transcript:
         place=data.get("place") if isinstance(data.get("place"), str) else None,
         number=data.get("number") if isinstance(data.get("number"), str) else None,
         source=src if isinstance(src, str) and src else source,
+        media_url=_media_url(data.get("media_url"), source),
     )
 
 
@@ -78,6 +88,16 @@ def _date(value: object, source: str) -> str | None:
         except ValueError:
             pass
     raise ParseError(source, f"'date' must be YYYY-MM-DD, got {value!r}")
+
+
+def _media_url(value: object, source: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or len(value) > MEDIA_URL_MAX_CHARS or not _MEDIA_URL.fullmatch(value):
+        raise ParseError(
+            source, f"'media_url' must be an http:// or https:// URL of at most {MEDIA_URL_MAX_CHARS} characters"
+        )
+    return value
 
 
 def _seconds(raw: dict, key: str, where: str, source: str) -> float | None:
@@ -94,7 +114,7 @@ def _seconds(raw: dict, key: str, where: str, source: str) -> float | None:
 def transcript_to_dict(transcript: Transcript) -> dict:
     """The inverse of transcript_from_dict, used by `rag parse --json`."""
     out: dict = {"title": transcript.title, "date": transcript.date}
-    for key in ("place", "number", "source"):
+    for key in ("place", "number", "source", "media_url"):
         if getattr(transcript, key):
             out[key] = getattr(transcript, key)
     out["turns"] = []

@@ -31,7 +31,7 @@ def segments(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, StoredSegm
         chunk = unique[first : first + _CHUNK]
         rows.extend(
             db.execute(
-                "SELECT p.*, d.title, d.date, d.place, d.number, d.source"
+                "SELECT p.*, d.title, d.date, d.place, d.number, d.source, d.media_url"
                 " FROM passages p JOIN documents d ON d.id = p.doc_id"
                 f" WHERE p.segment_id IN ({','.join('?' * len(chunk))}) ORDER BY p.segment_id, p.id",
                 chunk,
@@ -48,6 +48,7 @@ def segments(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, StoredSegm
                 place=r["place"],
                 number=r["number"],
                 source=r["source"],
+                media_url=r["media_url"],
             )
             segment = out[r["segment_id"]] = StoredSegment(r["segment_id"], document, [])
         segment.passages.append((r["id"], _passage(r)))
@@ -216,4 +217,5 @@ def _document(row: sqlite3.Row) -> Document:
         source=row["source"],
         turns=row["n_turns"],
         passages=row["n_passages"],
+        media_url=row["media_url"],
     )

@@ -66,6 +66,7 @@ INSERT INTO state VALUES ('speakers', 0)
 #   the searchable files of an older generation subtract them;
 # - speaker_counts: passages per speaker, kept by triggers, so the speaker directory costs no scan; a
 #   name that comes or goes moves state 'speakers' on, so the directory is rebuilt only then;
+# - documents.media_url: the recording a transcript is of (our JSON format's media_url), for links to a moment;
 # - state 'base': the generation whose searchable files are on disk (-1: none yet), with the largest
 #   segment id and the number of segments they hold.
 _V2 = """
@@ -93,6 +94,7 @@ CREATE TRIGGER speaker_gone AFTER DELETE ON speaker_counts BEGIN
     UPDATE state SET value = value + 1 WHERE key = 'speakers';
 END;
 INSERT INTO state VALUES ('base', -1);
+ALTER TABLE documents ADD COLUMN media_url TEXT;
 INSERT INTO state VALUES ('base_max_id', 0);
 INSERT INTO state VALUES ('base_rows', 0)
 """

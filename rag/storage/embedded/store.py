@@ -128,8 +128,9 @@ def put_document(
     """Insert a document (none of its id may exist) under the passage and segment ids given."""
     doc, transcript = prepared.doc, prepared.transcript
     db.execute(
-        "INSERT INTO documents (id, title, date, place, number, source, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (doc.id, doc.title, doc.date, doc.place, doc.number, doc.source, prepared.content_hash),
+        "INSERT INTO documents (id, title, date, place, number, source, media_url, content_hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (doc.id, doc.title, doc.date, doc.place, doc.number, doc.source, doc.media_url, prepared.content_hash),
     )
     db.executemany(
         'INSERT INTO turns (doc_id, idx, speaker, role, text, start, "end") VALUES (?, ?, ?, ?, ?, ?, ?)',
