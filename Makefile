@@ -8,9 +8,14 @@ STAMP := $(VENV)/.installed
 serve: $(STAMP)  ## serve the default index, building it from examples/ when missing
 	$(VENV)/bin/rag serve
 
+# the HTTP tests once more, against `rag serve --workers 2` in a subprocess
+HTTP_TESTS := tests/test_api.py tests/test_context_api.py tests/test_openapi_fields.py tests/test_operability.py \
+	tests/test_security.py
+
 test: $(STAMP)  ## run the test suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q --server-workers 2 $(HTTP_TESTS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
