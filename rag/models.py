@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 QUESTION = "question"
 ANSWER = "answer"
 STATEMENT = "statement"
-ROLES = (QUESTION, ANSWER, STATEMENT)
+# A reporter's text around the speech ("The talks were held in a restricted format ..."): searchable, never
+# anyone's words, so its speaker is NARRATOR.
+NARRATION = "narration"
+ROLES = (QUESTION, ANSWER, STATEMENT, NARRATION)
+NARRATOR = ""  # the speaker of narration: no one
+Role = Literal[ROLES]  # for schemas: one of ROLES
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.fields import IsoDate, NonBlankText, Text
 from rag.documents import ID_PATTERN
+from rag.models import Role
 
 
 class TurnIn(BaseModel):
@@ -19,7 +20,7 @@ class TurnIn(BaseModel):
         examples=["Anna Keller"],
     )
     text: NonBlankText = Field(..., description="What they said.", examples=["There will be enough gas this winter."])
-    role: Literal["question", "answer", "statement"] | None = Field(
+    role: Role | None = Field(
         None,
         description="Accepted so that `rag parse --json` output can be sent back; roles are always inferred.",
         examples=["answer"],
@@ -113,7 +114,7 @@ class DocumentWriteOut(BaseModel):
 
 class TurnOut(BaseModel):
     speaker: str = Field(..., description="Who spoke.", examples=["Anna Keller"])
-    role: Literal["question", "answer", "statement"] = Field(
+    role: Role = Field(
         ..., description="What the turn does.", examples=["answer"]
     )
     text: str = Field(..., description="What they said.", examples=["There will be enough gas."])

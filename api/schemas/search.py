@@ -16,6 +16,7 @@ from api.schemas.examples import (
     SEED_RESULT,
 )
 from api.schemas.fields import VISIBLE, VISIBLE_RE, DocumentRef, IsoDate, Text
+from rag.models import Role
 from rag.store import Filters
 
 
@@ -101,7 +102,7 @@ class HitPartOut(BaseModel):
         ..., description="Who said this part, as written in the transcript.", examples=["Sergey Lavrov"]
     )
     canonical_speaker: str = Field(..., description="Their canonical name.", examples=["Sergey Lavrov"])
-    role: Literal["question", "answer", "statement"] = Field(
+    role: Role = Field(
         ..., description="What the part does: asks, answers a question, or states.", examples=["answer"]
     )
     turn_index: int = Field(..., description="Position of its speaker turn in the document, from 0.", examples=[6])
@@ -138,7 +139,7 @@ class SearchResultOut(BaseModel):
     canonical_speaker: str = Field(
         ..., description="The same person's canonical name in the speaker directory.", examples=["Sergey Lavrov"]
     )
-    role: Literal["question", "answer", "statement"] = Field(
+    role: Role = Field(
         ..., description="Role of the main passage.", examples=["answer"]
     )
     context: str | None = Field(
