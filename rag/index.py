@@ -369,8 +369,10 @@ class Index:
         """The speaker directory: who is who among the speakers, as of now."""
         version = self.store.speakers_version()
         if self._directory is None or self._directory[0] != version:
-            names = [name for name, _ in self.store.speakers()]
-            self._directory = (version, build_directory(names, self.store.speaker_overrides()))
+            names = dict(self.store.speakers())
+            overrides = self.store.speaker_overrides()
+            directory = build_directory(names, overrides, documents=self.store.speaker_documents())
+            self._directory = (version, directory)
         return self._directory[1]
 
     def stats(self) -> dict:

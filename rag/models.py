@@ -105,10 +105,11 @@ class HitPart:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One ranked answer to a question: a passage, or neighbouring passages found together.
+    """One ranked answer to a question: a passage, or neighbouring passages of one speaker found together.
 
-    speaker, role, context, turn_index, start_char and end_char describe the main passage (the
-    longest, by whoever says most); text is the whole hit and parts lists every passage in it.
+    speaker, role, context, turn_index, start_char and end_char describe the main passage (the one whose
+    words match the question, where the highlight is); text is the whole hit and parts lists every passage
+    in it. A hit never joins the words of two speakers.
     """
 
     rank: int

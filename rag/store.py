@@ -388,6 +388,13 @@ class PassageStore:
     def speaker_overrides(self) -> dict[str, str]:
         return dict(self._connect().execute("SELECT name, canonical FROM speaker_overrides").fetchall())
 
+    def speaker_documents(self) -> dict[str, set[str]]:
+        """The documents each speaker name (as written) has a turn in."""
+        out: dict[str, set[str]] = {}
+        for speaker, doc_id in self._connect().execute("SELECT DISTINCT speaker, doc_id FROM turns"):
+            out.setdefault(speaker, set()).add(doc_id)
+        return out
+
     def speakers(self) -> list[tuple[str, int]]:
         rows = self._connect().execute(
             "SELECT speaker, COUNT(*) FROM passages GROUP BY speaker ORDER BY COUNT(*) DESC, speaker"

@@ -8,6 +8,7 @@ from api.deps import IndexDep
 from api.schemas.fields import ErrorOut
 from api.schemas.speakers import SpeakerOut, SpeakersPatch
 from rag.index import Index
+from rag.models import NARRATOR
 
 router = APIRouter(tags=["collection"])
 
@@ -35,6 +36,8 @@ def speaker_list(index: Index) -> list[dict]:
     directory = index.speakers
     people: dict[str, dict] = {}
     for name, count in index.store.speakers():
+        if name == NARRATOR:  # narration is no one's words
+            continue
         person = people.setdefault(directory.canonical_of(name), {"passages": 0, "aliases": []})
         person["passages"] += count
         person["aliases"].append({"name": name, "passages": count})

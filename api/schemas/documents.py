@@ -16,13 +16,15 @@ class TurnIn(BaseModel):
 
     speaker: Text | None = Field(
         None,
-        description="Who speaks, as the transcript names them; empty: the speaker the title names.",
+        description="Who speaks, as the transcript names them; empty: the speaker the title names (or no one, for"
+        " narration).",
         examples=["Anna Keller"],
     )
     text: NonBlankText = Field(..., description="What they said.", examples=["There will be enough gas this winter."])
     role: Role | None = Field(
         None,
-        description="Accepted so that `rag parse --json` output can be sent back; roles are always inferred.",
+        description="Accepted so that `rag parse --json` output can be sent back; roles are inferred, except that"
+        " a turn without a speaker and with the role `narration` stays narration, no one's words.",
         examples=["answer"],
     )
     start: float | None = Field(

@@ -25,7 +25,8 @@ class SearchFilters(BaseModel):
 
     speaker: list[Text] | None = Field(
         None,
-        description="Only passages by these speakers, as written in the transcripts (a list, or one name).",
+        description="Only passages by these speakers (a list, or one name): a name as written in the transcripts,"
+        " a canonical name, or a surname, which admits every person it may mean (see `included_speakers`).",
         json_schema_extra=lambda schema: schema.update(anyOf=[*schema["anyOf"], {"type": "string"}]),
         examples=[["Sergey Lavrov"]],
     )
@@ -103,7 +104,7 @@ class HitPartOut(BaseModel):
     )
     canonical_speaker: str = Field(..., description="Their canonical name.", examples=["Sergey Lavrov"])
     role: Role = Field(
-        ..., description="What the part does: asks, answers a question, or states.", examples=["answer"]
+        ..., description="What the part does: asks, answers a question, states, or narrates.", examples=["answer"]
     )
     turn_index: int = Field(..., description="Position of its speaker turn in the document, from 0.", examples=[6])
     start_char: int = Field(..., description="Offset of the part in its turn's text.", examples=[0])
@@ -127,13 +128,14 @@ class SearchResultOut(BaseModel):
     passage_id: int = Field(..., description="Stable id of the main passage in this index.", examples=[17])
     text: str = Field(
         ...,
-        description="The words found, exactly as in the transcript; when neighbouring turns were found together,"
-        " each turn's text is preceded by 'Speaker: ' and turns are separated by a blank line.",
+        description="The words found, exactly as in the transcript: one passage, or neighbouring passages of the"
+        " same speaker separated by a blank line. A result never joins the words of two speakers.",
         examples=[SEED_ANSWER],
     )
     speaker: str = Field(
         ...,
-        description="Who said the main passage (the longest), as written in the transcript.",
+        description="Who said the words found (the highlight's speaker), as written in the transcript; empty for"
+        " narration, a reporter's text that is no one's words.",
         examples=["Sergey Lavrov"],
     )
     canonical_speaker: str = Field(
@@ -170,4 +172,10 @@ class SearchResultOut(BaseModel):
 class SearchResponse(BaseModel):
     query: str = Field(..., description="The question, as asked.", examples=[SEED_QUESTION])
     took_ms: float = Field(..., description="Time spent answering, in milliseconds.", examples=[12.5])
+    included_speakers: list[str] = Field(
+        ...,
+        description="The people the speaker filter admitted, by canonical name: the person a full name means, or"
+        " everyone a surname may mean when several people share it. Empty without a speaker filter.",
+        examples=[["Sergey Lavrov"]],
+    )
     results: list[SearchResultOut] = Field(..., description="The best results, best first.", examples=[[SEED_RESULT]])

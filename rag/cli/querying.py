@@ -21,6 +21,7 @@ from rag.cli.common import (
     translate_errors,
 )
 from rag.cli.indexing import ingest
+from rag.models import NARRATOR
 
 
 @app.command()
@@ -53,12 +54,15 @@ def search(
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
+    if result.included_speakers:
+        out.print(f"[dim]speakers: {', '.join(result.included_speakers)}[/dim]", highlight=False)
     if not result.hits:
         out.print("no results")
     for hit in result.hits:
         doc = hit.document
+        who = f"{hit.speaker} " if hit.speaker else ""  # narration is no one's
         out.print(
-            f"[bold]{hit.rank}. {hit.speaker}[/bold] ({hit.role}) — {doc.title[:80]}"
+            f"[bold]{hit.rank}. {who}[/bold]({hit.role}) — {doc.title[:80]}"
             f" {doc.date or ''} [dim]score {hit.score:.4f}, turn {hit.turn_index}[/dim]",
             highlight=False,
         )
@@ -124,7 +128,8 @@ def speakers(
     directory = idx.speakers
     people: dict[str, list[tuple[str, int]]] = {}
     for name, count in idx.store.speakers():
-        people.setdefault(directory.canonical_of(name), []).append((name, count))
+        if name != NARRATOR:  # narration is no one's words
+            people.setdefault(directory.canonical_of(name), []).append((name, count))
     if as_json:
         listing = [{"name": c, "aliases": [{"name": n, "passages": k} for n, k in a]} for c, a in people.items()]
         print(json.dumps(listing, ensure_ascii=False, indent=2))
