@@ -12,7 +12,7 @@ from rag.chunking import TokenCounter, sentence_spans
 from rag.errors import InvalidInputError
 from rag.followup import Resolution, resolve_followup
 from rag.index import Index
-from rag.models import Document, Filters, HitPart
+from rag.models import NARRATION, Document, Filters, HitPart
 from rag.search import search
 
 DEFAULT_K = 8
@@ -246,9 +246,10 @@ def _citation(index: Index, turn_texts: dict[str, list[str]], run: list[tuple[Do
 
 
 def citation_label(speaker: str, document: Document, start: float | None = None) -> str:
-    """Who, where and when, as a reader would cite it: "Sergey Lavrov, Moscow, 13 February 2025"."""
+    """Who, where and when, as a reader would cite it: "Sergey Lavrov, Moscow, 13 February 2025"; narration
+    (no speaker) is cited as such."""
     where = document.place or document.title
-    pieces = [speaker, _shorten(where)]
+    pieces = [speaker or NARRATION.capitalize(), _shorten(where)]
     if document.date:
         pieces.append(_long_date(document.date))
     if start is not None:

@@ -99,8 +99,16 @@ def _resolve(question: str, earlier: Resolution, directory: Directory) -> Resolu
 
 
 def _canonical_names(text: str, directory: Directory) -> tuple[str, ...]:
-    """Canonical names of the speakers a text names, in the order it names them."""
-    names = {directory.canonical_of(n) for n in directory.named_in(text)}
+    """Canonical names of the speakers a text names, in the order it names them.
+
+    A surname several people share stands for the one of them who speaks most: "he" in the next question
+    is one person, and the likeliest.
+    """
+    people = directory.named_people(text)
+    names = {p for p, weight in people.items() if weight >= 1.0}
+    ambiguous = [(weight, p) for p, weight in people.items() if weight < 1.0]
+    if ambiguous:
+        names.add(max(ambiguous)[1])
     lowered = text.lower()
 
     def position(name: str) -> tuple[int, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from rag.config import DEFAULT_MODEL
 from rag.embedding import Embedder
 from rag.errors import IndexMismatchError, NoIndexError, NotFoundError
-from rag.models import PreparedDocument
+from rag.models import NARRATOR, PreparedDocument
 from rag.speaker_directory import Directory, build_directory
 from rag.storage import Collection, Manifest, Reader
 from rag.storage.embedded import EmbeddedCollection
@@ -130,24 +130,34 @@ class Index:
             return self.directory_of(reader)
 
     def directory_of(self, reader: Reader) -> Directory:
-        """The speaker directory as of a reader's state (built once per change of speakers)."""
+        """The speaker directory as of a reader's state, built again only when a speaker name comes or goes.
+
+        (The passage counts and shared documents it weighs are those of the last rebuild until then.)
+        """
         version = reader.speakers_version
         cached = self._directory
         if cached is not None and cached[0] == version:
             return cached[1]
         with self._directory_lock:
             if self._directory is None or self._directory[0] != version:
-                names = [name for name, _ in reader.speakers()]
-                self._directory = (version, build_directory(names, reader.speaker_overrides()))
+                directory = build_directory(
+                    dict(reader.speakers()), reader.speaker_overrides(), documents=reader.speaker_documents()
+                )
+                self._directory = (version, directory)
             return self._directory[1]
 
     def people(self) -> list[dict]:
-        """Each person (canonical name) with their passages and the names they are written as, most first."""
+        """Each person (canonical name) with their passages and the names they are written as, most first.
+
+        Narration is no one's words and is not listed.
+        """
         with self.reading() as reader:
             directory = self.directory_of(reader)
             written = reader.speakers()
         people: dict[str, dict] = {}
         for name, count in written:
+            if name == NARRATOR:
+                continue
             person = people.setdefault(directory.canonical_of(name), {"passages": 0, "aliases": []})
             person["passages"] += count
             person["aliases"].append({"name": name, "passages": count})

@@ -17,7 +17,7 @@ from rag.context import citation_label
 from rag.documents import get_document
 from rag.errors import RagError
 from rag.index import Index
-from rag.models import Filters
+from rag.models import Filters, Role
 from rag.search import search
 
 NAME = "transcript-search"
@@ -42,7 +42,7 @@ class Passage(BaseModel):
     citation: str = Field(description="Who said it, where and when: cite this with the quote.")
     speaker: str = Field(description="Who said it, as written in the transcript.")
     canonical_speaker: str = Field(description="The same person's canonical name across transcripts.")
-    role: Literal["question", "answer", "statement"] = Field(description="What the turn does.")
+    role: Role = Field(description="What the turn does.")
     text: str = Field(description="The words found, exactly as in the transcript.")
     answers: str | None = Field(description="For an answer: the question it answers.")
     document: DocumentInfo = Field(description="The transcript it comes from.")
@@ -61,7 +61,7 @@ class SearchResults(BaseModel):
 class TranscriptTurn(BaseModel):
     index: int = Field(description="Position of the turn in the document, from 0.")
     speaker: str = Field(description="Who spoke, as written in the transcript.")
-    role: Literal["question", "answer", "statement"] = Field(description="What the turn does.")
+    role: Role = Field(description="What the turn does.")
     text: str = Field(description="What they said.")
     start: float | None = Field(description="Seconds into the recording, where the source has times.")
     end: float | None = Field(description="Seconds into the recording, where the source has times.")

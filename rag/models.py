@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 QUESTION = "question"
 ANSWER = "answer"
 STATEMENT = "statement"
-ROLES = (QUESTION, ANSWER, STATEMENT)
+# A reporter's text around the speech ("The talks were held in a restricted format ..."): searchable, never
+# anyone's words, so its speaker is NARRATOR.
+NARRATION = "narration"
+ROLES = (QUESTION, ANSWER, STATEMENT, NARRATION)
+NARRATOR = ""  # the speaker of narration: no one
+Role = Literal[ROLES]  # for schemas: one of ROLES
 
 
 @dataclass(frozen=True)
@@ -119,10 +125,11 @@ class HitPart:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One ranked answer to a question: a passage, or neighbouring passages found together.
+    """One ranked answer to a question: a passage, or neighbouring passages of one speaker found together.
 
-    speaker, role, context, turn_index, start_char and end_char describe the main passage (the
-    longest, by whoever says most); text is the whole hit and parts lists every passage in it.
+    speaker, role, context, turn_index, start_char and end_char describe the main passage (the one whose
+    words match the question, where the highlight is); text is the whole hit and parts lists every passage
+    in it. A hit never joins the words of two speakers.
     """
 
     rank: int

@@ -13,7 +13,7 @@ from rag.errors import InvalidInputError
 from rag.fusion import reciprocal_rank_fusion
 from rag.index import Index
 from rag.lexical import query_terms, terms
-from rag.models import QUESTION, Document, Filters, Highlight, HitPart, Passage, SearchHit, StoredSegment
+from rag.models import ANSWER, QUESTION, Document, Filters, Highlight, HitPart, Passage, SearchHit, StoredSegment
 from rag.speaker_directory import Directory
 from rag.storage import Reader
 from rag.textclean import clean_for_index
@@ -31,6 +31,12 @@ NAMED_SPEAKER_WEIGHT = 0.5
 # MRR@10 and nDCG@10 on both halves of QMSum dev and on the press sample; 0.3 and more cost Hit@5.
 DOCUMENT_WEIGHT = 0.1
 DOCUMENT_EVIDENCE = 3
+MAX_AMBIGUOUS = 3  # people a shared surname in a question is searched among (two searches each)
+# A reply shorter than this ("Yeah.", "Two.") does not stand for the question it follows in a hit: the
+# question's words are the content (meetings); a longer one does (press answers). Measured: an answer
+# always standing for its question costs QMSum dev 0.011 Hit@5, never doing so costs the press sample
+# 0.12 Hit@1; at 8 words neither loses.
+MIN_ANSWER_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -38,12 +44,15 @@ class SearchResult:
     query: str
     took_ms: float
     hits: list[SearchHit]
+    # the people a speaker filter admitted (canonical names): all a shared surname may mean; () without one
+    included_speakers: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """The JSON shape shared by `POST /search` and `rag search --json`."""
         return {
             "query": self.query,
             "took_ms": round(self.took_ms, 3),
+            "included_speakers": list(self.included_speakers),
             "results": [hit_to_dict(hit) for hit in self.hits],
         }
 
@@ -78,16 +87,18 @@ def search(
     started = time.perf_counter()
     query_vector = embedder.encode_query(query) if embedder else None
     wanted = k + offset
+    included: tuple[str, ...] = ()
     with index.reading() as reader:
         speakers = index.directory_of(reader)
-        named: set[str] = set()
+        named: list[tuple[tuple[str, ...], float]] = []
         if filters.speakers:
-            written = set().union(*(speakers.resolve(name) for name in filters.speakers))
-            if not written:
-                return SearchResult(query, (time.perf_counter() - started) * 1000, [])
-            filters = dataclasses.replace(filters, speakers=tuple(sorted(written)))
+            people = {p: written for name in filters.speakers for p, written in speakers.people(name).items()}
+            included = tuple(sorted(people))
+            if not people:
+                return SearchResult(query, (time.perf_counter() - started) * 1000, [], included)
+            filters = dataclasses.replace(filters, speakers=tuple(sorted(set().union(*people.values()))))
         else:
-            named = speakers.named_in(query)
+            named = _named_scopes(speakers, query)
         if not reader.admits_any(filters):
             ranked = []
         else:
@@ -101,7 +112,21 @@ def search(
         # a speaker filter admits passages, not whole segments: the others are left out of the hit
         admitted = reader.admitted_passages(filters, list(segments)) if filters.speakers else None
     hits = _assemble(ranked, segments, admitted, query, wanted, speakers)[offset:]
-    return SearchResult(query, (time.perf_counter() - started) * 1000, hits)
+    return SearchResult(query, (time.perf_counter() - started) * 1000, hits, included)
+
+
+def _named_scopes(speakers: Directory, query: str) -> list[tuple[tuple[str, ...], float]]:
+    """The people a question names, as (their names as written, weight) scopes to favour.
+
+    Everyone named unambiguously is one scope of weight 1; each person a shared surname may mean is a scope
+    of its own, weighted by their share of the passages of all it may mean (the MAX_AMBIGUOUS likeliest).
+    """
+    people = speakers.named_people(query)
+    sure = sorted(set().union(*(speakers.members[p] for p, w in people.items() if w >= 1.0)))
+    scopes = [(tuple(sure), 1.0)] if sure else []
+    maybe = sorted(((w, p) for p, w in people.items() if w < 1.0), reverse=True)[:MAX_AMBIGUOUS]
+    scopes += [(tuple(sorted(speakers.members[p])), w) for w, p in maybe]
+    return scopes
 
 
 def _rank(
@@ -110,7 +135,7 @@ def _rank(
     query_vector: np.ndarray | None,
     mode: str,
     wanted: int,
-    named: set[str],
+    named: list[tuple[tuple[str, ...], float]],
     filters: Filters,
 ) -> list[tuple[int, float]]:
     """Candidate (segment id, score) pairs, best first.
@@ -120,10 +145,10 @@ def _rank(
     """
     n = max(MIN_CANDIDATES, 4 * wanted)
     scopes = [(filters, 1.0)]
-    if named:
-        theirs = dataclasses.replace(filters, speakers=tuple(sorted(named)))
+    for written, weight in named:
+        theirs = dataclasses.replace(filters, speakers=written)
         if reader.admits_any(theirs):
-            scopes.append((theirs, NAMED_SPEAKER_WEIGHT))
+            scopes.append((theirs, NAMED_SPEAKER_WEIGHT * weight))
     question_terms = query_terms(query)
     if mode == "dense" and len(scopes) == 1:
         return reader.dense(query_vector, n, filters) if query_vector is not None else []
@@ -196,26 +221,76 @@ def _assemble(
         if segment is None:  # deleted by another process since the vectors were loaded
             continue
         parts = [(pid, p) for pid, p in segment.passages if admitted is None or pid in admitted]
+        if not parts:
+            continue
+        # a hit joins no speakers: it is the run of the matching words' speaker (see _matching_part)
+        parts, main = _one_speaker(parts, _matching_part(parts, query))
         spans = [(taken.setdefault((p.doc_id, p.turn_index), []), p) for _, p in parts]
-        if not parts or any(p.start_char < end and start < p.end_char for have, p in spans for start, end in have):
+        if any(p.start_char < end and start < p.end_char for have, p in spans for start, end in have):
             continue
         for have, p in spans:
             have.append((p.start_char, p.end_char))
-        hits.append(_hit(len(hits) + 1, score, segment.document, parts, query, speakers))
+        hits.append(_hit(len(hits) + 1, score, segment.document, parts, main, query, speakers))
         if len(hits) >= wanted:
             break
     return hits
 
 
+def _matching_part(parts: list[tuple[int, Passage]], query: str) -> int:
+    """The part whose words made the hit match: the one holding the sentences that share the most question
+    terms (ties: the longest; no term shared: the longest).
+
+    A question's answer in the same hit stands for the question (answers over echoes, as for whole
+    segments), unless the answer is a reply of a few words ("Yeah.", "Two."), which says less than the
+    question it follows.
+    """
+    wanted = set(terms(query))
+    words = [len(_WORD.findall(clean_for_index(p.text))) for _, p in parts]
+    scores = [best[2] if (best := _best_sentences(p.text, wanted)) else 0.0 for _, p in parts]
+    main = max(range(len(parts)), key=lambda i: (scores[i], words[i]))
+    if parts[main][1].role != QUESTION:
+        return main
+    asker = parts[main][1].speaker
+    answer = next((i for i in range(main + 1, len(parts)) if parts[i][1].speaker != asker), None)
+    if answer is None or parts[answer][1].role != ANSWER:
+        return main
+    turn = parts[answer][1].turn_index
+    said = sum(w for w, (_, p) in zip(words, parts, strict=True) if p.turn_index == turn)
+    return answer if said >= MIN_ANSWER_WORDS else main
+
+
+def _one_speaker(parts: list[tuple[int, Passage]], main: int) -> tuple[list[tuple[int, Passage]], int]:
+    """The run of consecutive parts around `main` said by its speaker, and main's place in it."""
+    speaker = parts[main][1].speaker
+    first, last = main, main
+    while first > 0 and parts[first - 1][1].speaker == speaker:
+        first -= 1
+    while last + 1 < len(parts) and parts[last + 1][1].speaker == speaker:
+        last += 1
+    return parts[first : last + 1], main - first
+
+
 def _hit(
-    rank: int, score: float, document: Document, parts: list[tuple[int, Passage]], query: str, speakers: Directory
+    rank: int,
+    score: float,
+    document: Document,
+    parts: list[tuple[int, Passage]],
+    main_index: int,
+    query: str,
+    speakers: Directory,
 ) -> SearchHit:
-    main_id, main = max(parts, key=lambda part: len(_WORD.findall(clean_for_index(part[1].text))))
+    """A hit attributed to its main part's speaker: the part whose words made it match, where the highlight is."""
+    main_id, main = parts[main_index]
     labelled = len({p.speaker for _, p in parts}) > 1
     blocks = [f"{p.speaker}: {p.text}" if labelled else p.text for _, p in parts]
     text = _PART_SEPARATOR.join(blocks)
     starts = [p.start for _, p in parts if p.start is not None]
     ends = [p.end for _, p in parts if p.end is not None]
+    # the highlight lies in the main part's words, so the hit's speaker is the highlight's
+    offset = sum(len(b) + len(_PART_SEPARATOR) for b in blocks[:main_index]) + len(blocks[main_index]) - len(main.text)
+    found = highlight(main.text, query)
+    if found is not None:
+        found = Highlight(found.text, found.start_char + offset, found.end_char + offset)
     return SearchHit(
         rank=rank,
         score=round(score, 6),
@@ -231,7 +306,7 @@ def _hit(
         context=main.context,
         start=min(starts) if starts else None,
         end=max(ends) if ends else None,
-        highlight=_timed(highlight(text, query), blocks, [p for _, p in parts]),
+        highlight=_timed(found, blocks, [p for _, p in parts]),
         parts=tuple(
             HitPart(
                 pid,
@@ -274,7 +349,20 @@ _SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[\"'”’)\]]*|\n|$)")
 
 def highlight(text: str, query: str) -> Highlight | None:
     """The one or two adjacent sentences sharing the most query terms, with their offsets."""
-    wanted = set(terms(query))
+    best = _best_sentences(text, set(terms(query)))
+    if best is None:
+        return None
+    start, end, _ = best
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Highlight(text[start:end], start, end)
+
+
+def _best_sentences(text: str, wanted: set[str]) -> tuple[int, int, float] | None:
+    """(start, end, score) of the one or two adjacent sentences sharing the most of `wanted`; a second sentence
+    counts half a term less, so it must add terms of its own."""
     sentences = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
     if not wanted or not sentences:
         return None
@@ -285,15 +373,9 @@ def highlight(text: str, query: str) -> Highlight | None:
             if j >= len(sentences):
                 continue
             matched = bags[i] | bags[j]
-            # a second sentence must add terms of its own to be worth quoting
             score = len(matched) - (0.5 if j > i else 0.0)
             if matched and score > best_score:
                 best, best_score = (sentences[i][0], sentences[j][1]), score
     if best is None:
         return None
-    start, end = best
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return Highlight(text[start:end], start, end)
+    return best[0], best[1], best_score

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from rag.errors import InvalidInputError
+from rag.name_variants import glued_parent, typo_parent
 from rag.parsing.speakers import person_name, strip_parentheticals
 
 _TOKEN = re.compile(r"[\w'’]+")
@@ -50,91 +51,148 @@ class Directory:
 
     canonical: dict[str, str] = field(default_factory=dict)  # name as written -> canonical name
     members: dict[str, set[str]] = field(default_factory=dict)  # canonical name -> names as written
-    _aliases: list[tuple[str, str, str]] | None = None  # (alias, how it may appear, canonical name)
+    passages: Counter = field(default_factory=Counter)  # canonical name -> passages under all their names
+    variants: set[str] = field(default_factory=set)  # names as written joined as misspellings (glued, a typo)
+    _aliases: list[tuple[str, str, str, bool]] | None = None  # (alias, how it may appear, canonical, ambiguous)
 
     def canonical_of(self, name: str) -> str:
         return self.canonical.get(name, name)
 
     def resolve(self, name: str) -> set[str]:
-        """The names as written that a filter value means: a name, a canonical name or a surname."""
+        """The names as written that a rename or merge means: a name, a canonical name or a surname.
+
+        A misspelling the directory joined to someone (see `variants`) means only itself, so that renaming
+        it takes it out of that person again. A surname two people share is an error naming both.
+        """
+        name = name.strip()
+        if name in self.variants:
+            return {name}
+        people = self.people(name)
+        if len(people) > 1:
+            raise InvalidInputError(
+                f"speaker {name!r} is ambiguous: it could be {', '.join(sorted(people))}", field="speaker"
+            )
+        return set().union(*people.values())
+
+    def people(self, name: str) -> dict[str, set[str]]:
+        """Everyone a filter value may mean, canonical name -> names as written: the person a name, canonical
+        name or full name is, or every person a surname (or another single name) may be."""
         name = name.strip()
         if name in self.canonical:
-            return set(self.members[self.canonical[name]])
+            return {self.canonical[name]: set(self.members[self.canonical[name]])}
         if name in self.members:
-            return set(self.members[name])
+            return {name: set(self.members[name])}
         key = person_key(name)
         matches = {c for c, members in self.members.items() if any(person_key(m) == key for m in members)}
         if not matches and len(key) == 1:
             matches = {c for c in self.members if person_key(c)[-1:] == key}
-        if len(matches) > 1:
-            raise InvalidInputError(
-                f"speaker {name!r} is ambiguous: it could be {', '.join(sorted(matches))}", field="speaker"
-            )
-        return set(self.members[matches.pop()]) if matches else set()
+        return {c: set(self.members[c]) for c in matches}
 
     def named_in(self, question: str) -> set[str]:
-        """Names as written of the speakers a question mentions ("What did Lavrov say ...")."""
+        """Names as written of the speakers a question mentions ("What did Lavrov say ..."), ambiguous
+        surnames included."""
+        return set().union(*(self.members[c] for c in self.named_people(question)))
+
+    def named_people(self, question: str) -> dict[str, float]:
+        """The people a question mentions, canonical name -> how likely it means them.
+
+        A name, or a single name no one else has, means its person (1.0). A surname several people share
+        ("Petrov") may mean each of them, in proportion to how much each speaks in the collection.
+        """
         words = _TOKEN.findall(question)
         lowered = f" {' '.join(w.lower() for w in words)} "
         capitalised = {w.lower() for w in words if w[:1].isupper()}
         letters = {w for w in words[1:] if len(w) == 1 and w.isupper() and w != "I"}
-        found: set[str] = set()
-        for alias, how, canonical in self.aliases():
+        found: dict[str, float] = {}
+        shared: dict[str, set[str]] = defaultdict(set)  # an ambiguous name -> the people it may mean
+        for alias, how, canonical, ambiguous in self.aliases():
             if (
                 (how == "phrase" and f" {alias} " in lowered)
                 or (how == "name" and alias in capitalised)
                 or (how == "letter" and alias.upper() in letters)
             ):
-                found |= self.members[canonical]
+                if ambiguous:
+                    shared[alias].add(canonical)
+                else:
+                    found[canonical] = 1.0
+        for people in shared.values():
+            if people & found.keys():  # "Ivan Petrov ... Petrov": the one named in full
+                continue
+            total = sum(self.passages[c] for c in people) or len(people)
+            for person in people:
+                share = (self.passages[person] or 1) / total
+                found[person] = max(found.get(person, 0.0), share)
         return found
 
-    def aliases(self) -> list[tuple[str, str, str]]:
-        """Every way a question may name someone: (alias, "phrase" | "name" | "letter", canonical)."""
+    def aliases(self) -> list[tuple[str, str, str, bool]]:
+        """Every way a question may name someone: (alias, "phrase" | "name" | "letter", canonical, ambiguous)."""
         if self._aliases is None:
             word_use = Counter(w for c in self.members for w in set(person_key(c)))
             self._aliases = [
-                (alias, how, canonical)
+                (alias, how, canonical, ambiguous)
                 for canonical, members in self.members.items()
-                for alias, how in set(_aliases(canonical, members, word_use))
+                for alias, how, ambiguous in set(_aliases(canonical, members, word_use))
             ]
         return self._aliases
 
 
-def _aliases(canonical: str, members: set[str], word_use: Counter) -> Iterable[tuple[str, str]]:
-    """How a question may name this person: full phrases, a distinctive single name, a letter."""
+def _aliases(canonical: str, members: set[str], word_use: Counter) -> Iterable[tuple[str, str, bool]]:
+    """How a question may name this person: full phrases, a single name (ambiguous when a surname others have
+    too), a letter."""
     for name in {canonical, *members}:
         words = _tokens(strip_parentheticals(name))
         if len(words) > 1:
-            yield " ".join(words), "phrase"
+            yield " ".join(words), "phrase", False
             key = person_key(name)
             if len(key) > 1:
-                yield " ".join(key), "phrase"
+                yield " ".join(key), "phrase", False
             if len(words) == 2 and len(words[1]) == 1:  # "PhD F": "F", and "the phd" / "the professor"
-                yield words[1], "letter"
-                yield f"the {words[0]}", "phrase"
+                yield words[1], "letter", False
+                yield f"the {words[0]}", "phrase", False
         elif words:
-            yield words[0], "name"
+            yield words[0], "name", False
     key = person_key(canonical)
     if len(key) > 1:
-        for word in (key[0], key[-1]):
-            if len(word) > 2 and word_use[word] == 1:  # a first name or surname no one else has
-                yield word, "name"
+        if len(key[0]) > 2 and word_use[key[0]] == 1:  # a first name no one else has
+            yield key[0], "name", False
+        if len(key[-1]) > 2:  # a surname: theirs alone, or shared
+            yield key[-1], "name", word_use[key[-1]] > 1
 
 
-def build_directory(names: Iterable[str], overrides: Mapping[str, str] = {}) -> Directory:
+def build_directory(
+    names: Iterable[str] | Mapping[str, int],
+    overrides: Mapping[str, str] = {},
+    *,
+    documents: Mapping[str, set[str]] | None = None,
+) -> Directory:
     """Group the names as written into people by conservative rules, then apply the user's overrides.
 
-    Same words once titles are gone: one person. A single name, an initial and surname, or a
-    longer form ending in a known full name joins that full name when exactly one fits.
+    `names` may carry each name's passages (a mapping), and `documents` the documents each name speaks
+    in: the evidence for joining misspellings.
+
+    Same words once titles are gone (case, stage directions in parentheses): one person. A single name, an
+    initial and surname, or a longer form ending in a known full name joins that full name when exactly
+    one fits. A name glued together ("IvanPetrov") joins the full name it spells; a first name one letter
+    off ("Iwan Petrov") joins the other spelling when it is far rarer or they share a document.
     """
-    counts = Counter(n for n in names if n)
+    weights = Counter({n: c for n, c in names.items() if n} if isinstance(names, Mapping) else (n for n in names if n))
+    counts = Counter(weights.keys())  # the canonical spelling is chosen by its words, not by how often it is used
     by_key: dict[tuple[str, ...], set[str]] = defaultdict(set)
     for name in counts:
         by_key[person_key(name)].add(name)
+    key_weight = Counter({k: sum(weights[n] for n in members) for k, members in by_key.items()})
+    documents = documents or {}
+    key_documents = {k: set().union(*(documents.get(n, set()) for n in members)) for k, members in by_key.items()}
     # a full name has a first name of its own, not an initial
     full = [k for k in by_key if len(k) > 1 and len(k[0]) > 1]
     parent: dict[tuple[str, ...], tuple[str, ...]] = {}
+    misspelt: set[tuple[str, ...]] = set()
     for key in by_key:
+        variant = glued_parent(key, full) or typo_parent(key, full, key_weight, key_documents)
+        if variant is not None:
+            parent[key] = variant
+            misspelt.add(key)
+            continue
         candidates = [f for f in full if f != key and _same_person(key, f)]
         if len(candidates) == 1:
             parent[key] = candidates[0]
@@ -149,7 +207,7 @@ def build_directory(names: Iterable[str], overrides: Mapping[str, str] = {}) -> 
     groups: dict[tuple[str, ...], set[str]] = defaultdict(set)
     for key, members in by_key.items():
         groups[root(key)] |= members
-    directory = Directory()
+    directory = Directory(variants={n for key in misspelt for n in by_key[key]})
     for key, members in groups.items():
         # the fullest spelling of the name the others joined
         best = max(
@@ -163,6 +221,7 @@ def build_directory(names: Iterable[str], overrides: Mapping[str, str] = {}) -> 
             directory.canonical[member] = canonical
     for member, canonical in directory.canonical.items():
         directory.members.setdefault(canonical, set()).add(member)
+        directory.passages[canonical] += weights[member]
     return directory
 
 

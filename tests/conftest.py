@@ -26,6 +26,7 @@ EXAMPLES = ROOT / "examples"
 SEED = EXAMPLES / "000_8fcf709333f4d63f.txt"
 SEED_ID = "000_8fcf709333f4d63f"
 FORMATS = ROOT / "tests" / "fixtures" / "formats"  # one hand-written transcript per format
+ATTRIBUTION = ROOT / "tests" / "fixtures" / "attribution"  # one hand-written transcript per way to misattribute
 
 
 @pytest.fixture(scope="session")

@@ -40,7 +40,7 @@ def test_search_json_prints_the_api_object(cli_index):
     )
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
-    assert set(body) == {"query", "took_ms", "results"}
+    assert set(body) == {"query", "took_ms", "included_speakers", "results"}
     assert len(body["results"]) == 2
     assert body["results"][0]["document"]["id"] == SEED_ID
 

@@ -70,3 +70,18 @@ def test_a_question_naming_its_own_speaker_is_left_as_it_is():
 def test_without_an_earlier_speaker_a_pronoun_is_left_alone(history):
     question = "and what did he say about migration?"
     assert resolve_followup(question, history, SPEAKERS).text == question
+
+
+PETROVS = build_directory({"Ivan Petrov": 400, "Iwan Petrov": 2, "Oleg Petrov": 100})
+
+
+def test_a_person_named_by_a_surname_others_share_is_carried_as_the_one_who_speaks_most():
+    history = ["What did Petrov say about the port?"]
+    resolved = resolve_followup("and what did he say about sanctions?", history, PETROVS)
+    assert resolved.text == "and what did Ivan Petrov say about sanctions?"
+    assert resolved.carried_speakers == ("Ivan Petrov",)
+
+
+def test_a_person_named_by_a_misspelt_full_name_is_carried_under_their_canonical_name():
+    resolved = resolve_followup("What else did he say?", ["What did Iwan Petrov say about the port?"], PETROVS)
+    assert resolved.carried_speakers == ("Ivan Petrov",)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from rag.errors import ParseError
-from rag.models import ROLES, Transcript
+from rag.models import NARRATION, ROLES, Transcript
 from rag.parsing import parse_bytes, transcript_to_dict
 
 EXAMPLES = 300
@@ -147,7 +147,7 @@ def assert_well_formed(transcript: Transcript) -> None:
     assert isinstance(transcript.title, str) and transcript.title.strip()
     assert transcript.turns
     for turn in transcript.turns:
-        assert isinstance(turn.speaker, str) and turn.speaker
+        assert isinstance(turn.speaker, str) and (turn.speaker or turn.role == NARRATION)  # narration is no one's
         assert isinstance(turn.text, str) and turn.text.strip()
         assert turn.role in ROLES
         assert turn.start is None or turn.start >= 0

@@ -108,8 +108,14 @@ def test_speaker_labels_of_many_shapes_start_turns(label):
     assert transcript.turns[0].text == "First words here."
 
 
-def test_text_before_any_label_falls_back_to_the_most_frequent_speaker():
+def test_text_before_any_label_of_a_page_announcing_no_speech_is_no_ones():
     text = "A meeting\n\nSome opening words.\n\nAnna Berg: One.\n\nBen Ode: Two.\n\nAnna Berg: Three."
+    opening = parse_text(text, "t.txt").turns[0]
+    assert (opening.speaker, opening.role) == ("", "narration")
+
+
+def test_first_person_text_before_any_label_of_remarks_goes_to_the_most_frequent_speaker():
+    text = "Remarks at a meeting\n\nWe are glad to be here.\n\nAnna Berg: One.\n\nBen Ode: Two.\n\nAnna Berg: Three."
     assert parse_text(text, "t.txt").turns[0].speaker == "Anna Berg"
 
 

@@ -51,7 +51,7 @@ def test_a_surname_shared_by_two_people_joins_neither():
     assert build_directory(["Anna Smith", "John Smith", "Smith"]).canonical_of("Smith") == "Smith"
 
 
-def test_filtering_by_a_surname_two_people_share_is_an_error_naming_both():
+def test_renaming_by_a_surname_two_people_share_is_an_error_naming_both():
     with pytest.raises(InvalidInputError, match="Anna Smith, John Smith"):
         build_directory(["Anna Smith", "John Smith"]).resolve("Smith")
 
@@ -86,3 +86,82 @@ def test_a_question_naming_a_speaker_finds_them(directory, question, speaker):
 @pytest.mark.parametrize("question", ["A question about apples and pears", "What was decided on marketing spend?"])
 def test_ordinary_words_are_not_speaker_names(directory, question):
     assert directory.named_in(question) == set()
+
+
+# Spellings of one person, and people who share a surname
+
+VARIANTS = {
+    "Ivan Petrov": 400,
+    "Ivan PETROV": 3,
+    "IvanPetrov": 2,
+    "Ivan Petrov (speaking German)": 2,
+    "Ivan Petrov (answering Anna Smirnova, Chair of the Regional Assembly)": 1,
+    "Iwan Petrov": 2,
+    "Oleg Petrov": 100,
+    "Minister of Education Oleg Petrov": 5,
+}
+
+
+@pytest.fixture(scope="module")
+def petrovs():
+    return build_directory(VARIANTS)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Ivan PETROV",
+        "IvanPetrov",
+        "Ivan Petrov (speaking German)",
+        "Ivan Petrov (answering Anna Smirnova, Chair of the Regional Assembly)",
+        "Iwan Petrov",
+    ],
+)
+def test_spelling_variants_of_a_frequent_speaker_are_aliases_of_them(petrovs, name):
+    assert petrovs.canonical_of(name) == "Ivan Petrov"
+
+
+def test_a_different_person_with_the_same_surname_stays_apart(petrovs):
+    assert petrovs.canonical_of("Minister of Education Oleg Petrov") == "Oleg Petrov"
+    assert petrovs.canonical_of("Oleg Petrov") == "Oleg Petrov"
+
+
+def test_two_frequent_people_one_letter_apart_in_different_documents_stay_apart():
+    directory = build_directory({"Anna Berg": 40, "Anne Berg": 30}, documents={"Anna Berg": {"a"}, "Anne Berg": {"b"}})
+    assert directory.canonical_of("Anne Berg") == "Anne Berg"
+
+
+def test_spellings_one_letter_apart_in_the_same_document_are_one_person():
+    directory = build_directory({"Anna Berg": 40, "Anne Berg": 30}, documents={"Anna Berg": {"a"}, "Anne Berg": {"a"}})
+    assert directory.canonical_of("Anne Berg") == "Anna Berg"
+
+
+def test_a_rare_spelling_one_letter_off_a_frequent_one_joins_it_across_documents():
+    directory = build_directory({"Anna Berg": 40, "Anne Berg": 2}, documents={"Anna Berg": {"a"}, "Anne Berg": {"b"}})
+    assert directory.canonical_of("Anne Berg") == "Anna Berg"
+
+
+def test_a_surname_in_a_question_favours_everyone_it_may_mean_by_how_much_they_speak(petrovs):
+    people = petrovs.named_people("And what did Petrov say about the sanctions?")
+    assert set(people) == {"Ivan Petrov", "Oleg Petrov"}
+    assert people["Ivan Petrov"] > people["Oleg Petrov"] > 0
+
+
+def test_a_full_name_in_a_question_means_only_that_person(petrovs):
+    assert petrovs.named_people("What did Oleg Petrov say about schools?") == {"Oleg Petrov": 1.0}
+
+
+def test_a_surname_filter_admits_everyone_it_may_mean(petrovs):
+    assert set(petrovs.people("Petrov")) == {"Ivan Petrov", "Oleg Petrov"}
+    assert "Iwan Petrov" in petrovs.people("Petrov")["Ivan Petrov"]
+
+
+def test_a_full_name_filter_stays_exact(petrovs):
+    assert set(petrovs.people("Oleg Petrov")) == {"Oleg Petrov"}
+
+
+def test_a_joined_misspelling_can_be_taken_out_by_renaming_it(petrovs):
+    assert petrovs.resolve("Iwan Petrov") == {"Iwan Petrov"}  # what a rename of that spelling changes
+    directory = build_directory(VARIANTS, {"Iwan Petrov": "Iwan Petrov"})
+    assert directory.canonical_of("Iwan Petrov") == "Iwan Petrov"
+    assert directory.canonical_of("IvanPetrov") == "Ivan Petrov"

@@ -18,6 +18,7 @@ from api.schemas.examples import (
 from api.schemas.fields import DocumentRef, NonBlankText, Text
 from api.schemas.search import SearchFilters
 from rag.context import DEFAULT_K, DEFAULT_MAX_TOKENS, MERGED, PASSAGE
+from rag.models import Role
 
 MAX_HISTORY = 20
 
@@ -75,7 +76,7 @@ class CitationOut(BaseModel):
     canonical_speaker: str = Field(
         ..., description="The same person's canonical name in the speaker directory.", examples=["Sergey Lavrov"]
     )
-    role: Literal["question", "answer", "statement"] = Field(
+    role: Role = Field(
         ..., description="What the quoted turn does: asks, answers a question, or states.", examples=["answer"]
     )
     document: DocumentRef = Field(..., description="The transcript the quote comes from.", examples=[SEED_DOCUMENT])

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.fields import IsoDate, NonBlankText, Text
 from rag.documents import ID_PATTERN
+from rag.models import Role
 from rag.parsing.jsonfmt import MEDIA_URL_MAX_CHARS, MEDIA_URL_PATTERN
 
 
@@ -16,13 +17,15 @@ class TurnIn(BaseModel):
 
     speaker: Text | None = Field(
         None,
-        description="Who speaks, as the transcript names them; empty: the speaker the title names.",
+        description="Who speaks, as the transcript names them; empty: the speaker the title names (or no one, for"
+        " narration).",
         examples=["Anna Keller"],
     )
     text: NonBlankText = Field(..., description="What they said.", examples=["There will be enough gas this winter."])
-    role: Literal["question", "answer", "statement"] | None = Field(
+    role: Role | None = Field(
         None,
-        description="Accepted so that `rag parse --json` output can be sent back; roles are always inferred.",
+        description="Accepted so that `rag parse --json` output can be sent back; roles are inferred, except that"
+        " a turn without a speaker and with the role `narration` stays narration, no one's words.",
         examples=["answer"],
     )
     start: float | None = Field(
@@ -135,7 +138,7 @@ class PassageSpanOut(BaseModel):
 
 class TurnOut(BaseModel):
     speaker: str = Field(..., description="Who spoke.", examples=["Anna Keller"])
-    role: Literal["question", "answer", "statement"] = Field(
+    role: Role = Field(
         ..., description="What the turn does.", examples=["answer"]
     )
     text: str = Field(..., description="What they said.", examples=["There will be enough gas."])

@@ -16,7 +16,7 @@ from api.schemas.examples import (
     SEED_RESULT,
 )
 from api.schemas.fields import VISIBLE, VISIBLE_RE, DocumentRef, IsoDate, Text
-from rag.models import Filters
+from rag.models import Filters, Role
 
 
 class SearchFilters(BaseModel):
@@ -24,7 +24,8 @@ class SearchFilters(BaseModel):
 
     speaker: list[Text] | None = Field(
         None,
-        description="Only passages by these speakers, as written in the transcripts (a list, or one name).",
+        description="Only passages by these speakers (a list, or one name): a name as written in the transcripts,"
+        " a canonical name, or a surname, which admits every person it may mean (see `included_speakers`).",
         json_schema_extra=lambda schema: schema.update(anyOf=[*schema["anyOf"], {"type": "string"}]),
         examples=[["Sergey Lavrov"]],
     )
@@ -101,8 +102,8 @@ class HitPartOut(BaseModel):
         ..., description="Who said this part, as written in the transcript.", examples=["Sergey Lavrov"]
     )
     canonical_speaker: str = Field(..., description="Their canonical name.", examples=["Sergey Lavrov"])
-    role: Literal["question", "answer", "statement"] = Field(
-        ..., description="What the part does: asks, answers a question, or states.", examples=["answer"]
+    role: Role = Field(
+        ..., description="What the part does: asks, answers a question, states, or narrates.", examples=["answer"]
     )
     turn_index: int = Field(..., description="Position of its speaker turn in the document, from 0.", examples=[6])
     start_char: int = Field(..., description="Offset of the part in its turn's text.", examples=[0])
@@ -126,19 +127,20 @@ class SearchResultOut(BaseModel):
     passage_id: int = Field(..., description="Stable id of the main passage in this index.", examples=[17])
     text: str = Field(
         ...,
-        description="The words found, exactly as in the transcript; when neighbouring turns were found together,"
-        " each turn's text is preceded by 'Speaker: ' and turns are separated by a blank line.",
+        description="The words found, exactly as in the transcript: one passage, or neighbouring passages of the"
+        " same speaker separated by a blank line. A result never joins the words of two speakers.",
         examples=[SEED_ANSWER],
     )
     speaker: str = Field(
         ...,
-        description="Who said the main passage (the longest), as written in the transcript.",
+        description="Who said the words found (the highlight's speaker), as written in the transcript; empty for"
+        " narration, a reporter's text that is no one's words.",
         examples=["Sergey Lavrov"],
     )
     canonical_speaker: str = Field(
         ..., description="The same person's canonical name in the speaker directory.", examples=["Sergey Lavrov"]
     )
-    role: Literal["question", "answer", "statement"] = Field(
+    role: Role = Field(
         ..., description="Role of the main passage.", examples=["answer"]
     )
     context: str | None = Field(
@@ -169,4 +171,10 @@ class SearchResultOut(BaseModel):
 class SearchResponse(BaseModel):
     query: str = Field(..., description="The question, as asked.", examples=[SEED_QUESTION])
     took_ms: float = Field(..., description="Time spent answering, in milliseconds.", examples=[12.5])
+    included_speakers: list[str] = Field(
+        ...,
+        description="The people the speaker filter admitted, by canonical name: the person a full name means, or"
+        " everyone a surname may mean when several people share it. Empty without a speaker filter.",
+        examples=[["Sergey Lavrov"]],
+    )
     results: list[SearchResultOut] = Field(..., description="The best results, best first.", examples=[[SEED_RESULT]])

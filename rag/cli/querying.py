@@ -53,12 +53,15 @@ def search(
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
+    if result.included_speakers:
+        out.print(f"[dim]speakers: {', '.join(result.included_speakers)}[/dim]", highlight=False)
     if not result.hits:
         out.print("no results")
     for hit in result.hits:
         doc = hit.document
+        who = f"{hit.speaker} " if hit.speaker else ""  # narration is no one's
         out.print(
-            f"[bold]{hit.rank}. {hit.speaker}[/bold] ({hit.role}) — {doc.title[:80]}"
+            f"[bold]{hit.rank}. {who}[/bold]({hit.role}) — {doc.title[:80]}"
             f" {doc.date or ''} [dim]score {hit.score:.4f}, turn {hit.turn_index}[/dim]",
             highlight=False,
         )

@@ -8,7 +8,7 @@ import math
 import re
 
 from rag.errors import ParseError
-from rag.models import Transcript, Turn
+from rag.models import NARRATION, STATEMENT, Transcript, Turn
 from rag.parsing.speakers import assign_roles, principal_speaker
 
 # A recording is linked from web pages (<audio src>, <a href>): only http(s), so that a transcript can never
@@ -60,13 +60,17 @@ def transcript_from_dict(data: object, source: str) -> Transcript:
         start, end = _seconds(raw, "start", where, source), _seconds(raw, "end", where, source)
         if start is not None and end is not None and end < start:
             raise ParseError(source, f"{where}.end is before {where}.start")
+        # narration (`rag parse --json` of a page that opens with a reporter's text) is no one's words;
+        # any other turn without a speaker is the principal speaker's
+        narration = not speaker.strip() and raw.get("role") == NARRATION
         if text.strip():
-            turns.append(Turn(speaker.strip(), text.strip(), start=start, end=end))
+            role = NARRATION if narration else STATEMENT
+            turns.append(Turn(speaker.strip(), text.strip(), role=role, start=start, end=end))
     if not turns:
         raise ParseError(source, "every turn's text is empty")
     title = (title or "").strip() or source
     principal = principal_speaker(title, [t.speaker for t in turns if t.speaker])
-    turns = [t if t.speaker else Turn(principal, t.text, t.role, t.start, t.end) for t in turns]
+    turns = [t if t.speaker or t.role == NARRATION else Turn(principal, t.text, t.role, t.start, t.end) for t in turns]
     src = data.get("source")
     return Transcript(
         title=title,

@@ -5,19 +5,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.parsing.speakers import label_shape_ok
+from rag.parsing.speakers import MAX_LABEL_CHARS, label_shape_ok
 from rag.parsing.timecodes import TIME_CODE, to_seconds
 
 _WRAP = r"(?:\*{1,2}|__)?"  # markdown bold or italics around a label
 # "Name: text", "**Name:** text", "**Name**: text", "Name (00:01:02): text"; the label ends at the first ": ".
 _LABEL = re.compile(
-    rf"^{_WRAP}(?P<label>[^:\n]{{1,120}}?){_WRAP}(?:\s*[\[(](?P<time>{TIME_CODE})[\])])?{_WRAP}:{_WRAP}(?:\s+|$)"
+    rf"^{_WRAP}(?P<label>[^:\n]{{1,{MAX_LABEL_CHARS}}}?){_WRAP}(?:\s*[\[(](?P<time>{TIME_CODE})[\])])?{_WRAP}:{_WRAP}(?:\s+|$)"
 )
 # "[00:01:02] ...", "(12:03) ...", "00:01:02 ...": a time code before the label or the text.
 _TIME_PREFIX = re.compile(rf"^(?:\[(?P<bracketed>{TIME_CODE})\]|\((?P<paren>{TIME_CODE})\)|(?P<bare>{TIME_CODE}))")
 # Shapes that are labels only when a document has several of them:
 # "Jane Doe  0:03" alone on a line, text below (exports of transcription services),
-_LABEL_OVER_TEXT = re.compile(rf"^{_WRAP}(?P<label>[^:\n]{{1,120}}?){_WRAP}\s+[\[(]?(?P<time>{TIME_CODE})[\])]?$")
+_LABEL_OVER_TEXT = re.compile(
+    rf"^{_WRAP}(?P<label>[^:\n]{{1,{MAX_LABEL_CHARS}}}?){_WRAP}\s+[\[(]?(?P<time>{TIME_CODE})[\])]?$"
+)
 # and "Q. ...", "A. ...", "Q  ..." (interviews, and briefings that write the question label without a colon).
 _BARE_QA = re.compile(r"^(?P<label>[QA])(?:\.\s+|\s{2,}|\t|\s(?=[A-Z\"“]))(?P<text>\S.*)$")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rag.errors import ParseError
-from rag.models import Transcript, Turn
-from rag.parsing import metadata
+from rag.models import NARRATION, NARRATOR, STATEMENT, Transcript, Turn
+from rag.parsing import metadata, not_labels
 from rag.parsing.labels import read_line
+from rag.parsing.opening import opening_speaker
 from rag.parsing.speakers import assign_roles, principal_speaker, trusted_labels
 
 _TITLE_MAX_CHARS = 300
@@ -39,6 +40,8 @@ def parse_text(text: str, source: str, *, title: str | None = None) -> Transcrip
     if not paragraphs:
         raise ParseError(source, "no transcript text found", line=1)
 
+    # labels first: a heading shaped like a label ("The Baltic: Sea of Cooperation Forum") may be the title
+    _accept_labels(paragraphs)
     first = paragraphs[0]
     timed = first.start is not None  # "[00:00:03] Welcome, everyone" is speech, however short
     if title is None and first.label is None and not timed and len(paragraphs) > 1 and _looks_like_title(first.text):
@@ -46,7 +49,6 @@ def parse_text(text: str, source: str, *, title: str | None = None) -> Transcrip
         paragraphs = paragraphs[1:]
     title = title or metadata.file_stem(source)
 
-    _accept_labels(paragraphs)
     dateline = None
     if paragraphs and paragraphs[0].label is None and _is_dateline(_unemphasised(paragraphs[0].text)):
         dateline = _unemphasised(paragraphs.pop(0).text)
@@ -63,9 +65,19 @@ def parse_text(text: str, source: str, *, title: str | None = None) -> Transcrip
             source, "no transcript text found after the title", line=paragraphs[0].line if paragraphs else 1
         )
 
-    principal = principal_speaker(title, [d.speaker for d in drafts if d.speaker])
+    labels = [d.speaker for d in drafts if d.speaker]
+    if drafts[0].speaker is None and labels:
+        opener = opening_speaker(title, labels, "\n\n".join(drafts[0].paragraphs))
+    else:  # a page without any label: all of it is one person's, the title's or Unknown
+        opener = principal_speaker(title, labels)
     turns = [
-        Turn(speaker=d.speaker or principal, text="\n\n".join(d.paragraphs), start=d.start, end=_end(d, nxt))
+        Turn(
+            speaker=opener if d.speaker is None else d.speaker,
+            text="\n\n".join(d.paragraphs),
+            role=NARRATION if d.speaker is None and opener == NARRATOR else STATEMENT,
+            start=d.start,
+            end=_end(d, nxt),
+        )
         for d, nxt in zip(drafts, [*drafts[1:], None], strict=True)
     ]
 
@@ -130,6 +142,8 @@ def _accept_labels(paragraphs: list[_Paragraph]) -> None:
     for para in paragraphs:
         if para.loose and not loose_ok:
             _refuse(para)
+    for i in not_labels.refused([p.label for p in paragraphs], [p.text for p in paragraphs]):
+        _refuse(paragraphs[i])
     trusted = trusted_labels(p.label for p in paragraphs if p.label)
     trusted |= {p.label for p in paragraphs if p.label and p.start is not None}  # "[00:00:09] Guest: ..."
     for para in paragraphs:

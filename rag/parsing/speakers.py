@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from rag.models import ANSWER, QUESTION, STATEMENT, Turn
+from rag.models import ANSWER, NARRATION, QUESTION, STATEMENT, Turn
 
 UNKNOWN = "Unknown"
 
@@ -87,7 +87,7 @@ _CONNECTORS = {
     "st",
 }
 # Words that begin sentences rather than names: "In Moscow: ..." is not a speaker.
-_SENTENCE_OPENERS = {
+SENTENCE_OPENERS = {
     "in",
     "on",
     "at",
@@ -163,6 +163,17 @@ _SENTENCE_OPENERS = {
     "conclusion",
     "summary",
 }
+# Particles of long titles ("Chairman of the Committee on Budget and Taxes in the State Duma Oleg Ivanov",
+# "Envoy to the Ural Federal District"), believed only in labels of LONG_LABEL_WORDS or more: in a short one
+# they make sentences ("Welcome to Moscow:") look like labels.
+_PARTICLES = {"on", "at", "in", "to", "under"}
+LONG_LABEL_WORDS = 5
+# "Deputy Director of the Regional Institute of Marine Biology at Tomsk University Anna Petrova": 14 words;
+# longer runs of capitalised words before a colon are headings and list items more often than speakers.
+MAX_LABEL_WORDS = 14
+MAX_LABEL_CHARS = 160
+# Sentence openers that also begin titles: "First Deputy Prime Minister ...", not "First, ...".
+_TITLE_OPENERS = {"first"}
 _ELIDED = re.compile(r"^[a-z]{1,3}['’][A-Z]")  # d'Entremont, l'Heureux
 _PAREN = re.compile(r"\([^()]*\)")
 _TITLES = re.compile(
@@ -200,19 +211,20 @@ def strip_parentheticals(label: str) -> str:
 
 def label_shape_ok(label: str) -> bool:
     """Could this text before a colon be a speaker label (a name, title or role)?"""
-    if not label or len(label) > 120 or label != label.strip():
+    if not label or len(label) > MAX_LABEL_CHARS or label != label.strip():
         return False
     if label.count("(") != label.count(")"):
         return False
     core = strip_parentheticals(label.replace("*", ""))
     words = core.split()
-    if not 1 <= len(words) <= 10:
+    if not 1 <= len(words) <= MAX_LABEL_WORDS:
         return False
     if any(ch in core for ch in '?!;"“”[]{}<>|/=@#'):
         return False
-    if words[0].lower() in _SENTENCE_OPENERS and words[0].lower() not in ROLE_WORDS:
+    if _opens_a_sentence(words):
         return False
-    if words[-1].lower() in _CONNECTORS:
+    particles = _CONNECTORS | (_PARTICLES if len(words) >= LONG_LABEL_WORDS else set())
+    if words[-1].lower() in particles:
         return False
     for word in words:
         head = word.lstrip("'‘’\"-")
@@ -220,15 +232,23 @@ def label_shape_ok(label: str) -> bool:
             return False
         if head[0].isupper() or head[0].isdigit():
             continue
-        if word.lower() in _CONNECTORS or _ELIDED.match(word):
+        if word.lower() in particles or _ELIDED.match(word):
             continue
         return False
     return True
 
 
+def _opens_a_sentence(words: list[str]) -> bool:
+    """'In Moscow', 'First, ...' begin sentences; 'First Deputy Prime Minister' begins a title."""
+    first = words[0].lower()
+    if first not in SENTENCE_OPENERS or first in ROLE_WORDS:
+        return False
+    return not (first in _TITLE_OPENERS and len(words) > 2 and _TITLES.fullmatch(words[1]) is not None)
+
+
 def trusted_labels(labels: Iterable[str]) -> set[str]:
-    """The labels of a document to believe: a one-word label only when it recurs, is a role, is upper case or
-    is the surname of a speaker named in full.
+    """The labels of a document to believe: a one-word label only when it recurs, is a role, is upper case,
+    is the surname of a speaker named in full or is that full name glued together.
 
     "Capacity: we just haven't ..." at the start of a paragraph is text, while "Putin:" or
     "Marketing:" recur and "Question:" is a role.
@@ -236,11 +256,13 @@ def trusted_labels(labels: Iterable[str]) -> set[str]:
     counts = Counter(labels)
     multiword = {label for label in counts if len(strip_parentheticals(label).split()) > 1}
     surnames = {key.split()[-1] for key in map(name_key, multiword) if key}
+    # "IvanPetrov:", a name the site glued together, is the "Ivan Petrov" labelled elsewhere
+    glued = {name_key(person_name(label)).replace(" ", "") for label in multiword}
     trusted = set(multiword)
     for label in counts.keys() - multiword:
         key = name_key(label)
         upper = label.isupper() and len(label) > 1
-        if counts[label] > 1 or key in ROLE_WORDS or key in surnames or upper:
+        if counts[label] > 1 or key in ROLE_WORDS or key in surnames or key in glued or upper:
             trusted.add(label)
     return trusted
 
@@ -263,6 +285,11 @@ def person_name(candidate: str) -> str:
     """A title-free name: "Foreign Minister Sergey Lavrov" -> "Sergey Lavrov"."""
     stripped = " ".join(_TITLES.sub(" ", candidate).split())
     return stripped or candidate
+
+
+def title_names_a_speech(title: str) -> bool:
+    """Does the title name someone as giving it ("Press briefing by Minister X", "X's remarks ...")?"""
+    return any(pattern.search(title or "") for pattern in _PRINCIPAL_PATTERNS)
 
 
 def principal_speaker(title: str, labelled: list[str]) -> str:
@@ -299,12 +326,15 @@ def ends_with_question(text: str) -> bool:
 
 
 def assign_roles(turns: list[Turn]) -> list[Turn]:
-    """Mark questions (floor labels, or a turn ending in '?' handed to another speaker) and answers."""
+    """Mark questions (floor labels, or a turn ending in '?' handed to another speaker) and answers; narration
+    stays narration."""
     roles: list[str] = []
     for i, turn in enumerate(turns):
         nxt = turns[i + 1] if i + 1 < len(turns) else None
-        handed_over = nxt is not None and nxt.speaker != turn.speaker
-        if is_question_label(turn.speaker) or (handed_over and ends_with_question(turn.text)):
+        handed_over = nxt is not None and nxt.role != NARRATION and nxt.speaker != turn.speaker
+        if turn.role == NARRATION:
+            roles.append(NARRATION)  # no one's words: neither asks nor answers
+        elif is_question_label(turn.speaker) or (handed_over and ends_with_question(turn.text)):
             roles.append(QUESTION)
         elif is_answer_label(turn.speaker) or (
             i > 0 and roles[i - 1] == QUESTION and turns[i - 1].speaker != turn.speaker

@@ -148,6 +148,10 @@ class Reader(ABC):
         """Every speaker as written with their passage count, most passages first."""
 
     @abstractmethod
+    def speaker_documents(self) -> dict[str, set[str]]:
+        """Each speaker as written with the ids of the documents they have a turn in."""
+
+    @abstractmethod
     def speaker_overrides(self) -> dict[str, str]:
         """Names (as written, or canonical) mapped to the canonical name a user gave them."""
 

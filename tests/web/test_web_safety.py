@@ -27,7 +27,7 @@ def test_a_hostile_transcript_is_shown_as_text_in_search_results(tab, web_server
     # the directory's canonical name drops the "(1)"; the name as written is shown beside it
     expect(result.locator(".as-written")).to_have_text(f"as written: {HOSTILE_SPEAKER}")
     expect(result.locator(".doc-title")).to_have_text(HOSTILE["title"])
-    expect(result.locator(".text")).to_contain_text(f"{HOSTILE_SPEAKER}: {HOSTILE_TEXT}")
+    expect(result.locator(".text")).to_contain_text(HOSTILE_TEXT)
     assert_nothing_injected(tab)
 
 

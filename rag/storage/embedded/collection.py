@@ -372,6 +372,9 @@ class EmbeddedReader(Reader):
     def speakers(self) -> list[tuple[str, int]]:
         return queries.speakers(self._db)
 
+    def speaker_documents(self) -> dict[str, set[str]]:
+        return queries.speaker_documents(self._db)
+
     def speaker_overrides(self) -> dict[str, str]:
         return queries.speaker_overrides(self._db)
 

@@ -142,6 +142,13 @@ def speakers(db: sqlite3.Connection) -> list[tuple[str, int]]:
     return [(r[0], r[1]) for r in rows]
 
 
+def speaker_documents(db: sqlite3.Connection) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for speaker, doc_id in db.execute("SELECT DISTINCT speaker, doc_id FROM turns"):
+        out.setdefault(speaker, set()).add(doc_id)
+    return out
+
+
 def speaker_overrides(db: sqlite3.Connection) -> dict[str, str]:
     return dict(db.execute("SELECT name, canonical FROM speaker_overrides").fetchall())
 
