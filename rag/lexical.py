@@ -14,6 +14,13 @@ _TERM = re.compile(r"(?u)\b\w\w+\b")
 _STOPWORDS = frozenset(STOPWORDS_EN)
 
 
+def terms_among(text: str, wanted: set[str]) -> set[str]:
+    """Which of the `wanted` terms a text holds: `terms` without the markup clean-up, for scanning many
+    sentences quickly (markup and split contractions hold no question terms)."""
+    words = {w for w in _TERM.findall(text.lower()) if w not in _STOPWORDS}
+    return {t for t in _STEMMER.stemWords(list(words)) if t in wanted}
+
+
 def terms(text: str) -> list[str]:
     """The stemmed terms of a text, stopwords dropped: what BM25 counts (and highlights match)."""
     return _STEMMER.stemWords([w for w in _TERM.findall(clean_for_index(text).lower()) if w not in _STOPWORDS])

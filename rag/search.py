@@ -12,7 +12,7 @@ import numpy as np
 from rag.errors import InvalidInputError
 from rag.fusion import reciprocal_rank_fusion
 from rag.index import Index
-from rag.lexical import query_terms, terms
+from rag.lexical import query_terms, terms, terms_among
 from rag.models import ANSWER, QUESTION, Document, Filters, Highlight, HitPart, Passage, SearchHit, StoredSegment
 from rag.speaker_directory import Directory
 from rag.storage import Reader
@@ -366,7 +366,7 @@ def _best_sentences(text: str, wanted: set[str]) -> tuple[int, int, float] | Non
     sentences = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
     if not wanted or not sentences:
         return None
-    bags = [set(terms(text[s:e])) & wanted for s, e in sentences]
+    bags = [terms_among(text[s:e], wanted) for s, e in sentences]
     best, best_score = None, 0.0
     for i in range(len(sentences)):
         for j in (i, i + 1):

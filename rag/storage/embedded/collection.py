@@ -19,6 +19,7 @@ import logging
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,13 +28,14 @@ import numpy as np
 
 from rag.errors import IndexMismatchError, NoIndexError
 from rag.lexical import terms
-from rag.models import Document, Filters, PreparedDocument, StoredSegment, Turn
+from rag.models import Filters, PreparedDocument
 from rag.storage.embedded import queries
 from rag.storage.embedded import store as st
 from rag.storage.embedded.durable import write_json_atomic
 from rag.storage.embedded.locking import IndexBusyError, try_lock, writer_lock
+from rag.storage.embedded.reader import EmbeddedReader
 from rag.storage.embedded.searchable import BASE_PREFIX, Base, Searchable
-from rag.storage.interface import Collection, Counts, Ranked, Reader
+from rag.storage.interface import Collection
 from rag.storage.manifest import FORMAT_VERSION, Manifest, now
 
 MANIFEST = "manifest.json"
@@ -47,6 +49,7 @@ REBUILD_AFTER = 4096
 COMPACT_MAX = 50_000
 COMPACT_SHARE = 0.1
 COMPACT_RETRY_S = 5.0
+ADMITTED_CACHE = 64  # filters whose admitted segments are kept, per process
 
 log = logging.getLogger("rag.storage")
 
@@ -71,6 +74,9 @@ class EmbeddedCollection(Collection):
         self._rebuild_after = rebuild_after
         self._compactor: threading.Thread | None = None
         self._next_compaction = 0.0  # monotonic time before which a due base is not tried again
+        # the segments a filter admits, by (generation, filters): questions naming the same people reuse them
+        self._admitted: OrderedDict[tuple[int, Filters], np.ndarray] = OrderedDict()
+        self._admitted_lock = threading.Lock()
         self.remove_leftovers()
 
     @classmethod
@@ -135,6 +141,21 @@ class EmbeddedCollection(Collection):
         if self._background and (lost or due):
             self._compact_soon(force=lost)  # a process that only writes builds its bases after its writes
         return current
+
+    def admitted(self, db, filters: Filters) -> np.ndarray:
+        """Ids of the segments holding a passage the filters admit, as `db` sees the store (cached)."""
+        key = (st.state(db).generation, filters)
+        with self._admitted_lock:
+            found = self._admitted.get(key)
+            if found is not None:
+                self._admitted.move_to_end(key)
+                return found
+        found = queries.segment_ids(db, filters)
+        with self._admitted_lock:
+            self._admitted[key] = found
+            while len(self._admitted) > ADMITTED_CACHE:
+                self._admitted.popitem(last=False)
+        return found
 
     def _load_base(self, generation: int) -> Base:
         if generation < 0:
@@ -285,119 +306,6 @@ class EmbeddedCollection(Collection):
 
     def close(self) -> None:
         self.store.close()
-
-
-class EmbeddedReader(Reader):
-    """Reads of one sqlite snapshot, with the searchable of its generation."""
-
-    def __init__(self, collection: EmbeddedCollection, db):
-        self._collection = collection
-        self._db = db
-        self._searchable: Searchable | None = None
-        self._allowed: dict[Filters, np.ndarray] = {}
-
-    def _search(self) -> Searchable:
-        if self._searchable is None:
-            self._searchable = self._collection.searchable(self._db)
-        return self._searchable
-
-    def _allowed_ids(self, filters: Filters) -> np.ndarray | None:
-        if not filters:
-            return None
-        if filters not in self._allowed:
-            self._allowed[filters] = queries.segment_ids(self._db, filters)
-        return self._allowed[filters]
-
-    @property
-    def generation(self) -> int:
-        return st.state(self._db).generation
-
-    @property
-    def speakers_version(self) -> int:
-        return st.state(self._db).speakers
-
-    def dense(self, vector: np.ndarray, n: int, filters: Filters) -> Ranked:
-        allowed = self._allowed_ids(filters)
-        if allowed is not None and not len(allowed):
-            return []
-        return self._search().dense(vector, n, allowed)
-
-    def lexical(self, terms: Sequence[str], n: int, filters: Filters) -> Ranked:
-        allowed = self._allowed_ids(filters)
-        if allowed is not None and not len(allowed):
-            return []
-        return self._search().lexical(list(terms), n, allowed)
-
-    def admits_any(self, filters: Filters) -> bool:
-        allowed = self._allowed_ids(filters)
-        return allowed is None or bool(len(allowed))
-
-    def segments(self, ids: Sequence[int]) -> dict[int, StoredSegment]:
-        return queries.segments(self._db, ids)
-
-    def segment_documents(self, ids: Sequence[int]) -> dict[int, str]:
-        return queries.segment_documents(self._db, ids)
-
-    def segment_ids_of(self, doc_id: str) -> list[int]:
-        return queries.segment_ids_of(self._db, doc_id)
-
-    def answer_segments(self, turns: Sequence[tuple[str, int]], filters: Filters) -> dict[tuple[str, int], list[int]]:
-        answers = queries.answer_segments(self._db, turns)
-        allowed = self._allowed_ids(filters)
-        if allowed is None:
-            return answers
-        admitted = set(allowed.tolist())
-        kept = {turn: [a for a in ids if a in admitted] for turn, ids in answers.items()}
-        return {turn: ids for turn, ids in kept.items() if ids}
-
-    def admitted_passages(self, filters: Filters, segment_ids: Sequence[int]) -> set[int]:
-        return queries.admitted_passages(self._db, filters, segment_ids)
-
-    def document(self, doc_id: str) -> Document | None:
-        found = queries.documents(self._db, ids=[doc_id])
-        return found[0] if found else None
-
-    def documents(self, **filters) -> list[Document]:
-        return queries.documents(self._db, **filters)
-
-    def count_documents(self, **filters) -> int:
-        return queries.count_documents(self._db, **filters)
-
-    def turns(self, doc_id: str) -> list[Turn]:
-        return queries.turns(self._db, doc_id)
-
-    def content_hash(self, doc_id: str) -> str | None:
-        return queries.content_hash(self._db, doc_id)
-
-    def speakers(self) -> list[tuple[str, int]]:
-        return queries.speakers(self._db)
-
-    def speaker_documents(self) -> dict[str, set[str]]:
-        return queries.speaker_documents(self._db)
-
-    def speaker_overrides(self) -> dict[str, str]:
-        return queries.speaker_overrides(self._db)
-
-    def counts(self) -> Counts:
-        return queries.counts(self._db)
-
-    def segment_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        rows = st.segment_rows(self._db, 0, self._collection.manifest.dimension)
-        return rows.ids, rows.vectors
-
-    def stored_ids(self) -> np.ndarray:
-        """Every segment id in the store, ascending."""
-        return st.segment_ids(self._db)
-
-    def rule_violations(self) -> list[tuple[int, str]]:
-        return st.rule_violations(self._db, None)
-
-    def live_ids(self) -> np.ndarray:
-        """The segment ids the searchable of this generation holds (for integrity checks)."""
-        search = self._search()
-        base = search.base.ids[~search.base_removed]
-        delta = search.delta.ids[: search.n_delta][~search.delta_removed]
-        return np.sort(np.concatenate([base, delta]))
 
 
 def read_manifest(directory: Path) -> Manifest:

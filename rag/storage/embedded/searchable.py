@@ -211,7 +211,8 @@ class Searchable:
         if not terms or not self.n_live:
             return []
         average = self.total_length / self.n_live
-        found_ids, found_scores = [], []
+        n_base = len(self.base.ids)
+        rows, contributions = [], []  # base rows, then the delta's after them
         for term in terms:
             base_rows, base_tfs = self.base.postings.lookup(term)
             delta_rows, delta_tfs = self.delta.postings.lookup(term, self.n_delta)
@@ -225,16 +226,21 @@ class Searchable:
             if not df:
                 continue
             weight = bm25.idf(self.n_live, df)
-            found_ids += [self.base.ids[base_rows], self.delta.ids[delta_rows]]
-            found_scores += [
+            rows += [base_rows, n_base + delta_rows]
+            contributions += [
                 bm25.term_scores(weight, base_tfs, self.base.postings.lengths[base_rows], average),
                 bm25.term_scores(weight, delta_tfs, self.delta.lengths[delta_rows], average),
             ]
-        if not found_ids:
+        if not rows:
             return []
         # each segment's terms are summed in the question's order, wherever the segment lives
-        ids, inverse = np.unique(np.concatenate(found_ids), return_inverse=True)
-        scores = np.bincount(inverse, weights=np.concatenate(found_scores))
+        scores = np.bincount(np.concatenate(rows), np.concatenate(contributions), minlength=n_base + self.n_delta)
+        found = np.flatnonzero(scores)
+        in_base = found < n_base
+        ids = np.empty(len(found), dtype=np.int64)
+        ids[in_base] = self.base.ids[found[in_base]]
+        ids[~in_base] = self.delta.ids[found[~in_base] - n_base]
+        scores = scores[found]
         if allowed is not None:
             scores[~np.isin(ids, allowed)] = 0.0
         return bm25.top(ids, scores, n)
