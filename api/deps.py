@@ -25,6 +25,9 @@ class IndexHolder:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
+        self.database = settings.database()
+        # where the collection is, for people: the index directory, or the database URL with its password masked
+        self.location = self.database.location if self.database else str(settings.index_dir)
         self._index: Index | None = None
         self._embedder = embedder
         self._lock = threading.Lock()
@@ -51,7 +54,7 @@ class IndexHolder:
             # a damaged index must not keep the service from starting: /health answers, /ready says
             # 503, and each request that needs the index fails with a logged 500
             self.load_error = "the index cannot be opened; the server log has the details"
-            log.exception("cannot open the index at %s", self.settings.index_dir)
+            log.exception("cannot open the index at %s", self.location)
             return
         if self._embedder is None:
             self.model_load_seconds = time.perf_counter() - started
@@ -71,7 +74,7 @@ class IndexHolder:
 
     def _open(self, create: bool) -> Index:
         directory, model = self.settings.index_dir, self.settings.model
-        options = {"background": True, "rebuild_after": self.settings.rebuild_after}
+        options = {"database": self.database, "background": True, "rebuild_after": self.settings.rebuild_after}
         if self._embedder is None:
             return Index.open(directory, model=model, create=create, **options)
         try:
@@ -88,6 +91,13 @@ class IndexHolder:
     def ready(self) -> bool:
         """The index is open and its model loaded: a search will not wait for either."""
         return self._index is not None and self._index.model_loaded
+
+    def close(self) -> None:
+        """Close the index (a database's pool of connections) at shutdown."""
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
 
     def counts(self) -> dict[str, int] | None:
         """Documents, turns and passages, or None before there is an index."""

@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         if holder.model_load_seconds is not None:
             app_metrics.model_load.set(holder.model_load_seconds)
         yield
+        await run_in_threadpool(holder.close)  # a database's connections are the app's, closed with it
 
     app = FastAPI(
         title="Transcript search",

@@ -5,13 +5,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
 from rag.config import Settings
 from rag.errors import RagError
+
+if TYPE_CHECKING:
+    from rag.index import Index
 
 app = typer.Typer(
     help="Search speech transcripts: who said what about X.",
@@ -25,6 +28,15 @@ F = TypeVar("F", bound=Callable)
 
 IndexOption = Annotated[
     Path | None, typer.Option("--index", help="Index directory (default: RAG_INDEX_DIR or ./index).")
+]
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="PostgreSQL database holding the collection (default: RAG_DATABASE_URL); the index directory is then"
+        " not used. RAG_DATABASE_URL keeps the password out of the process list.",
+        show_default=False,
+    ),
 ]
 ModelOption = Annotated[
     str | None,
@@ -43,6 +55,16 @@ def _settings() -> Settings:
 
 def _index_dir(index: Path | None) -> Path:
     return index or _settings().index_dir
+
+
+def _open_index(index: Path | None, database_url: str | None, **options) -> Index:
+    """The collection the options name: the database (--database-url, RAG_DATABASE_URL) or the directory."""
+    from rag.index import Index
+
+    database = _settings().database(database_url)
+    if database is not None:
+        return Index.open(database=database, **options)
+    return Index.open(_index_dir(index), **options)
 
 
 def _model(model: str | None) -> str | None:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from rag.cli.common import (
+    DatabaseUrlOption,
     IndexOption,
     ModelOption,
     _index_dir,
@@ -19,31 +20,43 @@ from rag.cli.common import (
     translate_errors,
 )
 from rag.cli.indexing import ingest
+from rag.config import Settings
 
 
 @app.command()
 @translate_errors
 def serve(
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port to listen on.")] = None,
     build_from: Annotated[
         Path | None,
         typer.Option(
             "--build-from",
-            help="Transcripts to build the index from when it is missing (default: RAG_EXAMPLES_DIR or ./examples).",
+            help="Transcripts to build the index from when it is missing (default: RAG_EXAMPLES_DIR or ./examples);"
+            " with a database, transcripts to ingest first (none unless given).",
         ),
     ] = None,
 ) -> None:
-    """Serve the HTTP API; builds the index from the example transcripts first if there is none."""
+    """Serve the HTTP API; builds the index from the example transcripts first if there is none.
+
+    With a database (--database-url, RAG_DATABASE_URL) any number of servers may serve one collection.
+    """
     from rag.threads import configure_serving
 
     configure_serving()  # before numpy, faiss or onnxruntime load their thread pools
-    import uvicorn
-
     from rag.storage.embedded.collection import MANIFEST
 
     settings = _settings()
+    database = settings.database(database_url)
+    if database is not None:
+        # a shared database is never filled with examples behind its owner's back: only what is named
+        if build_from is not None:
+            ingest([build_from], index=None, database_url=database_url, model=None, fmt=None, wait=True)
+        os.environ["RAG_DATABASE_URL"] = database.url.get_secret_value()  # for the app's own Settings
+        _run(settings, host, port)
+        return
     directory = _index_dir(index)
     source = build_from or settings.examples_dir
     if not (directory / MANIFEST).exists():
@@ -53,6 +66,12 @@ def serve(
         err.print(f"no index at {directory}: building it from {source}")
         ingest([source], index=directory, model=None, fmt=None, wait=True)
     os.environ["RAG_INDEX_DIR"] = str(directory)
+    _run(settings, host, port)
+
+
+def _run(settings: Settings, host: str | None, port: int | None) -> None:
+    import uvicorn
+
     uvicorn.run(
         "api.main:create_app",
         factory=True,
@@ -84,6 +103,7 @@ def _uvicorn_log_config(level: str) -> dict:
 @translate_errors
 def mcp(
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     model: ModelOption = None,
     http: Annotated[
         bool, typer.Option("--http", help="Serve streamable HTTP at http://HOST:PORT/mcp, not stdio.")
@@ -96,5 +116,10 @@ def mcp(
 
     # stdout is the protocol's channel under stdio: nothing else may be printed there
     serve_mcp(
-        _index_dir(index), model=_model(model), transport="streamable-http" if http else "stdio", host=host, port=port
+        _index_dir(index),
+        model=_model(model),
+        database=_settings().database(database_url),
+        transport="streamable-http" if http else "stdio",
+        host=host,
+        port=port,
     )
