@@ -7,7 +7,6 @@ import json
 import httpx
 import pytest
 
-from rag.config import Settings
 from rag.parsing import read_transcript
 from tests.conftest import EXAMPLES, LiveServer, assert_error
 
@@ -28,12 +27,12 @@ def transcript(title: str = "Ferry briefing", *, words: str = "ferries", **extra
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, embedder):
+def server(new_place, embedder):
     """A server over an index that does not exist yet: the first write creates it."""
-    root = tmp_path_factory.mktemp("documents-api")
-    settings = Settings(index_dir=root / "index", api_keys=KEY, **LIMITS)
+    place = new_place("documents-api")
+    settings = place.settings(api_keys=KEY, **LIMITS)
     with LiveServer(settings, embedder=embedder) as live:
-        live.root = root
+        live.root = place.directory.parent
         yield live
 
 

@@ -28,12 +28,12 @@ def metric(http: httpx.Client, name: str, **labels: str) -> float:
 # ---------------------------------------------------------------------- readiness
 
 
-def test_ready_is_503_until_an_index_exists_then_200(tmp_path, embedder):
-    with LiveServer(Settings(index_dir=tmp_path / "later"), embedder=embedder) as server:
+def test_ready_is_503_until_an_index_exists_then_200(place, embedder):
+    with LiveServer(place.settings(), embedder=embedder) as server:
         body = assert_error(httpx.get(f"{server.url}/ready", timeout=30), 503, None)
         assert "no index" in body["error"]
         assert httpx.get(f"{server.url}/health", timeout=30).status_code == 200
-        Index.open(tmp_path / "later", create=True, embedder=embedder)
+        place.open(create=True, embedder=embedder)
         response = httpx.get(f"{server.url}/ready", timeout=30)
         assert response.status_code == 200
         assert response.json() == {"status": "ready", "documents": 0, "passages": 0, "model": "all-MiniLM-L6-v2"}
@@ -139,8 +139,8 @@ def test_a_crash_is_a_500_in_the_error_shape_logged_with_its_request_id(tmp_path
 # ---------------------------------------------------------------------- timeout
 
 
-def test_a_search_slower_than_the_timeout_is_a_503(examples_index):
-    settings = Settings(index_dir=examples_index.collection.directory, request_timeout_s=0.000_001)
+def test_a_search_slower_than_the_timeout_is_a_503(examples_place, examples_index):
+    settings = examples_place.settings(request_timeout_s=0.000_001)
     with LiveServer(settings, embedder=examples_index.embedder) as server:
         response = httpx.post(f"{server.url}/search", json={"query": "ferry timetable"}, timeout=30)
         body = assert_error(response, 503, None)
