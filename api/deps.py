@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from rag.config import DEFAULT_MODEL, Settings
 from rag.documents import Limits
 from rag.embedding import Embedder
-from rag.errors import IndexMismatchError, NoIndexError, RagError
+from rag.errors import IndexMismatchError, NoIndexError, RagError, StorageUnavailableError
 from rag.index import Index
 from rag.search import search
 
@@ -37,14 +37,17 @@ class IndexHolder:
     def load(self) -> None:
         """Load the model and, if present, the index (at start-up, so the first search is fast).
 
-        Without an index the model is loaded all the same, so that /ready turns 200 as soon as
-        an index appears; each request says there is none until then.
+        Without an index, or with its database unreachable, the model is loaded all the same, so that
+        /ready turns 200 as soon as the index can be opened; each request says why not until then.
         """
         started = time.perf_counter()
         try:
             try:
                 embedder = self.get().embedder
-            except NoIndexError:
+            except (NoIndexError, StorageUnavailableError) as exc:
+                if isinstance(exc, StorageUnavailableError):
+                    self.load_error = exc.message
+                    log.error("cannot open the index: %s", exc.message)
                 embedder = self._embedder or Embedder(self.settings.model or DEFAULT_MODEL)
         except RagError as exc:
             self.load_error = exc.message
