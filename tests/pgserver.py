@@ -39,6 +39,15 @@ class ScratchServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def vacuum_analyze(self, url: str) -> None:
+        """What autovacuum would do a while after a bulk load: planner statistics, visibility maps."""
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+
+    def database_mb(self, url: str) -> float:
+        with psycopg.connect(url, autocommit=True) as conn:
+            return round(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0] / 2**20, 1)
+
     def stop(self) -> None:
         """Shut the server down (fast: open connections are cut, as when a database goes away)."""
         self._commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user)

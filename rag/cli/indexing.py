@@ -268,6 +268,6 @@ def _print_check(report) -> None:
     for problem in report.problems:
         out.print(f"[red]problem:[/red] {problem}", highlight=False, soft_wrap=True)
     if report.ok:
-        out.print("ok: manifest, model, store and base files agree", highlight=False)
+        out.print(f"ok: {facts.get('checked', 'manifest, model, store and base files agree')}", highlight=False)
     else:
         out.print(f"{len(report.problems)} problems", highlight=False)

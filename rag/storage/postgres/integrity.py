@@ -127,6 +127,7 @@ def check(options: DatabaseOptions) -> CheckReport:
                 if count:
                     report.problems.append(f"{count} {message}: rag repair recomputes them from the rows")
             report.problems += _vector_problems(conn, manifest)
+    report.facts["checked"] = "schema, manifest, model, rows, counters, BM25 postings and the vector index agree"
     return report
 
 
