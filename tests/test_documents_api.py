@@ -231,6 +231,8 @@ def _turns(n: int) -> list[dict]:
         ({"title": "t", "turns": _turns(LIMITS["max_turns"] + 1)}, "turns"),
         ({"title": "t", "turns": [{"text": "x"}, {"text": "y" * (LIMITS["max_text_chars"] + 1)}]}, "turns.1.text"),
         ({"title": "\ud800", "turns": [{"text": "x"}]}, "title"),
+        ({"title": "t", "turns": [{"speaker": "A", "text": "x\u0000y"}]}, "turns.0.text"),
+        ({"title": "t\u0000", "turns": [{"text": "x"}]}, "title"),
         (["not", "an", "object"], "body"),
     ],
 )

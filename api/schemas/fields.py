@@ -17,6 +17,8 @@ def _encodable(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    if "\x00" in value:  # nor can a database store NUL ("\u0000") in text
+        raise ValueError("must not contain NUL characters")
     return value
 
 

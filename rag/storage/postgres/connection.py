@@ -19,7 +19,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from rag.errors import IndexBusyError, StorageUnavailableError
+from rag.errors import IndexBusyError, InvalidInputError, StorageUnavailableError
 from rag.storage.postgres import schema
 from rag.storage.postgres.options import DatabaseOptions
 
@@ -133,6 +133,11 @@ class Database:
         """Database failures raised inside become the library's errors, naming the database (masked)."""
         try:
             yield
+        except psycopg.DataError as exc:
+            if "NUL" not in str(exc):
+                raise
+            # the API refuses NUL characters where it reads text; whatever else sends one is told so
+            raise InvalidInputError("text must not contain NUL characters") from None
         except pg_errors.LockNotAvailable:
             raise IndexBusyError(
                 f"another writer has held the collection in {self.location} longer than the write may wait",
