@@ -7,6 +7,7 @@ import logging
 import time
 
 import httpx
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
@@ -151,3 +152,17 @@ def test_a_command_on_an_unreachable_database_names_it_masked_and_exits_1(own_se
     result = CliRunner().invoke(app, ["search", "lighthouse", "--database-url", url])
     assert result.exit_code == 1
     assert "postgres:***@" in result.output and PASSWORD not in result.output + caplog.text
+
+
+def test_a_read_only_database_as_a_replica_serves_searches_and_answers_writes_503(database_url, pg_server, embedder):
+    settings = Settings(database_url=database_url)
+    with LiveServer(settings, embedder=embedder) as live:
+        assert httpx.put(f"{live.url}/documents/lighthouse", json=BRIEFING, timeout=60).status_code == 201
+    name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
+    with psycopg.connect(pg_server.url(), autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')  # as a replica refuses writes
+    with LiveServer(settings, embedder=embedder) as live, httpx.Client(base_url=live.url, timeout=60) as client:
+        assert found(client, "lighthouse relit") == {"lighthouse"}
+        assert client.get("/ready").status_code == 200
+        body = assert_error(client.delete("/documents/lighthouse"), 503, "database_url")
+        assert "read-only" in body["error"] and "primary" in body["error"]

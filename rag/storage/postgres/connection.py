@@ -138,6 +138,17 @@ class Database:
                 raise
             # the API refuses NUL characters where it reads text; whatever else sends one is told so
             raise InvalidInputError("text must not contain NUL characters") from None
+        except pg_errors.ReadOnlySqlTransaction:
+            raise StorageUnavailableError(
+                f"the database {self.location} is read-only (a replica?): writes go to the primary",
+                field="database_url",
+            ) from None
+        except pg_errors.SerializationFailure as exc:
+            # on a hot standby, a read the replay of the primary's changes had to cancel: worth trying again
+            raise StorageUnavailableError(
+                f"the database {self.location} cancelled the read: {self.options.scrub(str(exc).splitlines()[0])}",
+                field="database_url",
+            ) from None
         except pg_errors.LockNotAvailable:
             raise IndexBusyError(
                 f"another writer has held the collection in {self.location} longer than the write may wait",
