@@ -27,6 +27,8 @@ log = logging.getLogger("rag.storage")
 
 # libpq's connect_timeout is whole seconds, and it treats 1 as 2
 MIN_CONNECT_TIMEOUT_S = 2
+# halfvec (0.7) and iterative index scans (0.8), which filtered searches rely on
+PGVECTOR_MIN = (0, 8, 0)
 
 
 class Database:
@@ -63,10 +65,17 @@ class Database:
         with self.errors():
             with self.connect_once() as conn:
                 extension = conn.execute(
-                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
-                    " WHERE e.extname = 'vector'"
+                    "SELECT n.nspname, e.extversion FROM pg_extension e"
+                    " JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'"
                 ).fetchone()
-            paths = [schema.SCHEMA, *([extension[0]] if extension else []), "public"]
+            if extension is None or _version(extension[1]) < PGVECTOR_MIN:
+                found = f"pgvector {extension[1]}" if extension else "no pgvector"
+                raise StorageUnavailableError(
+                    f"the database {self.location} has {found}; this program needs pgvector"
+                    f" {'.'.join(map(str, PGVECTOR_MIN))} or later (ALTER EXTENSION vector UPDATE)",
+                    field="database_url",
+                )
+            paths = [schema.SCHEMA, extension[0], "public"]
             self.search_path = ", ".join(dict.fromkeys(f'"{p}"' for p in paths))
         self._pool = ConnectionPool(
             self.options.url.get_secret_value(),
@@ -166,6 +175,10 @@ class Database:
             raise StorageUnavailableError(
                 f"the database {self.location} is unavailable: {reason}", field="database_url"
             ) from None
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
 
 
 def _rollback(conn: psycopg.Connection) -> None:
