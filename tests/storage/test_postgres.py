@@ -51,7 +51,7 @@ def large(pg_server, embedder):
     """3,000 segments in 100 documents, searched through the HNSW index (no exact search below any size);
     the speaker "Rare Voice" holds 12 passages among them."""
     options = DatabaseOptions(SecretStr(pg_server.new_database()))
-    collection = PostgresCollection.open(options, create=MANIFEST, exact_max=0)
+    collection = PostgresCollection.open(options, create=MANIFEST, exact_max=0, exact_filtered_max=0)
     vectors = clustered(3000)
     docs = []
     for d in range(100):
@@ -116,7 +116,7 @@ def test_hnsw_finds_nearly_all_of_the_exact_top_ten(large):
             exact = set(ids[np.argsort(-(vectors @ question), kind="stable")[:10]].tolist())
             found = {sid for sid, _ in reader.dense(question, 10, Filters())}
             recalls.append(len(found & exact) / 10)
-    assert np.mean(recalls) >= 0.9  # near-random vectors, the hard case: real questions do better (docs/storage.md)
+    assert np.mean(recalls) >= 0.97  # near-random vectors, a hard case for HNSW (real questions: docs/storage.md)
 
 
 @pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])

@@ -6,10 +6,11 @@ each read is one snapshot of the database, so a document written through any ser
 every other at its next search, and a server's speaker directory (keyed by the counters each read
 returns) is rebuilt as soon as another server renames a speaker.
 
-Dense search compares every admitted vector when they are few (EXACT_MAX, measured in docs/storage.md)
-and asks the HNSW index otherwise, scanning it iteratively until enough candidates pass the filters; a
+Dense search compares every vector it may return when they are few (EXACT_MAX, EXACT_FILTERED_MAX) and
+asks the HNSW index otherwise, scanning it iteratively until enough candidates pass the filters; a
 filtered scan that comes up short (a rare speaker among millions) is done exactly instead, so a search
-returns k results whenever k passages match.
+returns k results whenever k passages match. The thresholds and ef_search are measured choices
+(bench/postgres_choices.py, docs/storage.md).
 """
 
 from __future__ import annotations
@@ -30,24 +31,41 @@ from rag.storage.postgres import queries, schema, writes
 from rag.storage.postgres.connection import Database
 from rag.storage.postgres.options import DatabaseOptions
 
-# Up to this many admitted segments, dense search compares them all: exact, and as fast as the index.
-EXACT_MAX = 20_000
-# Candidates the HNSW search keeps in its queue (pgvector's ef_search): at least the number wanted.
-EF_SEARCH_MIN = 100
+# A collection of at most this many segments is searched exactly: ~1 ms, as fast as the index.
+EXACT_MAX = 5_000
+# A filter admitting at most this many passages is searched exactly (~9 ms at the most): an index scan for
+# a filter this selective visits many times more rows before it has enough, or gives up.
+EXACT_FILTERED_MAX = 20_000
+# Candidates the HNSW search keeps in its queue (pgvector's ef_search), at least the number wanted: 200 finds
+# ~99% of the exact top 10 for real questions where 40 (pgvector's default) finds ~90%, for ~0.5 ms more.
+EF_SEARCH_MIN = 200
 EF_SEARCH_MAX = 1000  # pgvector's limit; the iterative scan goes on past it
 
 
 class PostgresCollection(Collection):
     """A collection in a database; open with `PostgresCollection.open`."""
 
-    def __init__(self, database: Database, manifest: Manifest, *, exact_max: int = EXACT_MAX):
+    def __init__(
+        self,
+        database: Database,
+        manifest: Manifest,
+        *,
+        exact_max: int = EXACT_MAX,
+        exact_filtered_max: int = EXACT_FILTERED_MAX,
+    ):
         self.database = database
         self.manifest = manifest
         self.exact_max = exact_max
+        self.exact_filtered_max = exact_filtered_max
 
     @classmethod
     def open(
-        cls, options: DatabaseOptions, *, create: Manifest | None = None, exact_max: int = EXACT_MAX
+        cls,
+        options: DatabaseOptions,
+        *,
+        create: Manifest | None = None,
+        exact_max: int = EXACT_MAX,
+        exact_filtered_max: int = EXACT_FILTERED_MAX,
     ) -> PostgresCollection:
         """Open the collection in the database, migrating its schema first; with `create`, make an empty
         collection of that manifest if the database holds none (a NoIndexError otherwise)."""
@@ -61,7 +79,7 @@ class PostgresCollection(Collection):
                     raise NoIndexError(where)
                 manifest = schema.create_collection(conn, create, where)
         database.open_pool()
-        return cls(database, manifest, exact_max=exact_max)
+        return cls(database, manifest, exact_max=exact_max, exact_filtered_max=exact_filtered_max)
 
     @property
     def location(self) -> str:
@@ -152,21 +170,21 @@ class PostgresReader(Reader):
     # ---------------------------------------------------------------- candidates
 
     def _admitted_bound(self, filters: Filters) -> int:
-        """Passages the filters admit, counted up to one more than EXACT_MAX."""
+        """Passages the filters admit, counted up to one more than the exact search's limit."""
         if filters not in self._admitted:
-            limit = self._collection.exact_max + 1
+            limit = self._collection.exact_filtered_max + 1
             self._admitted[filters] = queries.admitted_passages_at_most(self._conn, filters, limit)
         return self._admitted[filters]
 
     def dense(self, vector: np.ndarray, n: int, filters: Filters) -> Ranked:
-        exact_max = self._collection.exact_max
         if filters:
             admitted = self._admitted_bound(filters)
             if not admitted:
                 return []
-            small = admitted <= exact_max  # segments hold at least one passage each: no more of them either
+            # segments hold at least one passage each: no more of them than passages either
+            small = admitted <= self._collection.exact_filtered_max
         else:
-            small = self.counters["segments"] <= exact_max
+            small = self.counters["segments"] <= self._collection.exact_max
         if small:
             return queries.dense_exact(self._conn, vector, n, filters)
         ef_search = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, n))

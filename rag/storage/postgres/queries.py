@@ -87,8 +87,7 @@ def dense_hnsw(
 
     The index orders by the half-precision vectors; the candidates are scored on the stored ones.
     """
-    conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
-    conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+    conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}; SET LOCAL hnsw.iterative_scan = strict_order")
     where, params = ("", [])
     if filters:
         allowed, params = admitted_segments_sql(filters)
