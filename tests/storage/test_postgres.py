@@ -116,7 +116,7 @@ def test_hnsw_finds_nearly_all_of_the_exact_top_ten(large):
             exact = set(ids[np.argsort(-(vectors @ question), kind="stable")[:10]].tolist())
             found = {sid for sid, _ in reader.dense(question, 10, Filters())}
             recalls.append(len(found & exact) / 10)
-    assert np.mean(recalls) >= 0.97  # near-random vectors, a hard case for HNSW (real questions: docs/storage.md)
+    assert np.mean(recalls) >= 0.98  # near-random vectors, a hard case for HNSW (real questions: docs/storage.md)
 
 
 @pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
