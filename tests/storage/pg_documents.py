@@ -23,7 +23,7 @@ def unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def document(
-    doc_id: str, speakers: list[str], vectors: np.ndarray, words: str = "harbour dredging"
+    doc_id: str, speakers: list[str], vectors: np.ndarray, words: str = "harbour dredging", date: str = "2026-03-01"
 ) -> PreparedDocument:
     """A document of one turn per speaker (alternating question and answer), one segment per turn."""
     turns = tuple(
@@ -34,7 +34,7 @@ def document(
         Passage(doc_id, i, t.speaker, t.role, t.text, 0, len(t.text), context=None) for i, t in enumerate(turns)
     ]
     segments = [Segment(i, i, index_text([(p.speaker, p.text)])) for i, p in enumerate(passages)]
-    transcript = Transcript(title=f"Briefing {doc_id}", turns=turns, date="2026-03-01")
+    transcript = Transcript(title=f"Briefing {doc_id}", turns=turns, date=date)
     doc = Document(id=doc_id, title=transcript.title, date=transcript.date)
     return PreparedDocument(doc, f"{doc_id}:{words}", transcript, passages, segments, unit(vectors))
 

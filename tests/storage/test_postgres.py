@@ -58,7 +58,8 @@ def large(pg_server, embedder):
         speakers = [f"Speaker {(d + i) % 7}" for i in range(30)]
         if d % 8 == 0 and d < 96:
             speakers[d % 30] = "Rare Voice"
-        docs.append(document(f"doc-{d}", speakers, vectors[30 * d : 30 * d + 30]))
+        date = f"2025-{1 + d % 12:02d}-{1 + d // 12:02d}"  # over 2025: doc-95 alone in December after the 7th
+        docs.append(document(f"doc-{d}", speakers, vectors[30 * d : 30 * d + 30], date=date))
     collection.apply(add=docs)
     with raw(options) as conn:
         conn.execute("VACUUM ANALYZE")
@@ -124,6 +125,13 @@ def test_a_rare_speaker_filter_returns_k_results_of_that_speaker(large, mode):
     index, _ = large
     hits = search(index, "harbour dredging", k=10, filters=Filters(speakers=("Rare Voice",)), mode=mode).hits
     assert len(hits) == 10 and {h.speaker for h in hits} == {"Rare Voice"}
+
+
+def test_a_date_filter_admitting_one_document_returns_k_results_of_it(large):
+    index, _ = large
+    filters = Filters(date_from="2025-12-08", date_to="2025-12-31")
+    hits = search(index, "harbour dredging", k=10, filters=filters, mode="dense").hits
+    assert len(hits) == 10 and {h.document.id for h in hits} == {"doc-95"}
 
 
 def test_a_document_filter_returns_k_results_of_that_document(large):
