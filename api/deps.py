@@ -102,6 +102,13 @@ class IndexHolder:
                 self._index.close()
                 self._index = None
 
+    def counts_if_reachable(self) -> dict[str, int] | None:
+        """counts(), or None while the collection's database cannot be reached (metrics are served all the same)."""
+        try:
+            return self.counts()
+        except StorageUnavailableError:
+            return None
+
     def counts(self) -> dict[str, int] | None:
         """Documents, turns and passages, or None before there is an index."""
         index = self._index

@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     if settings.protect_reads and not keys:
         raise RagError("RAG_PROTECT_READS needs keys: set RAG_API_KEYS or RAG_API_KEYS_FILE", field="protect_reads")
     holder = IndexHolder(settings, embedder)
-    app_metrics = Metrics(holder.counts)
+    app_metrics = Metrics(holder.counts_if_reachable)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
