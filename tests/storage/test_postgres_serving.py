@@ -109,8 +109,12 @@ def test_a_database_gone_while_serving_is_a_503_naming_it_and_the_server_recover
         assert client.get("/ready").status_code == 503
         assert client.get("/health").status_code == 200
         assert client.get("/metrics").status_code == 200  # the request counters matter most during an outage
+        time.sleep(3 * settings.database_connect_timeout_s)  # longer than the pool retries a connection
+        assert client.post("/search", json={"query": "lighthouse relit"}).status_code == 503
         own_server.start()
+        back = time.monotonic()
         assert eventually(lambda: client.post("/search", json={"query": "lighthouse relit"}).status_code == 200, 30)
+        assert time.monotonic() - back < 2 * settings.database_connect_timeout_s
         assert found(client, "lighthouse relit") == {"lighthouse"}
         assert client.get("/ready").status_code == 200
     assert PASSWORD not in caplog.text

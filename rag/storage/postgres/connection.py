@@ -86,6 +86,9 @@ class Database:
             configure=self._configure,
             check=ConnectionPool.check_connection,
             timeout=self.options.connect_timeout_s,
+            # the pool retries a lost connection with growing pauses; giving up after a few lets the next
+            # request start afresh, so a server is back at its first request after a long outage ends
+            reconnect_timeout=2 * self.options.connect_timeout_s,
             name="rag",
         )
         self._pool.open(wait=False)
