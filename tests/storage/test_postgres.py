@@ -228,3 +228,20 @@ def test_without_the_postgres_extra_a_database_url_says_which_extra_to_install(t
     )
     assert result.returncode == 1
     assert "pip install -e '.[postgres]'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_statement_slower_than_the_statement_timeout_is_storage_unavailable_naming_the_database(database):
+    from dataclasses import replace
+
+    from rag.errors import StorageUnavailableError
+
+    PostgresCollection.open(database, create=MANIFEST).close()
+    collection = PostgresCollection.open(replace(database, statement_timeout_s=0.2))
+    started = time.monotonic()
+    slow = r"did not answer within 0.2 s \(statement timeout\)"
+    with pytest.raises(StorageUnavailableError, match=slow), collection.reading() as reader:
+        reader._conn.execute("SELECT pg_sleep(5)")  # a query the database takes too long over
+    assert time.monotonic() - started < 2
+    with collection.reading() as reader:  # and the next read runs
+        assert reader.counts().documents == 0
+    collection.close()
