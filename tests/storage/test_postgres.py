@@ -70,7 +70,9 @@ def large(pg_server, embedder):
 
 
 def test_migrations_are_applied_once_and_opening_again_applies_none(database):
-    PostgresCollection.open(database, create=MANIFEST).close()
+    collection = PostgresCollection.open(database, create=MANIFEST)
+    assert collection.describe()["schema_version"] == schema.VERSION
+    collection.close()
     applied_now, history = pg.upgrade(database)
     assert applied_now == []
     assert [version for version, _, _ in history] == sorted(schema.MIGRATIONS)

@@ -15,6 +15,7 @@ returns k results whenever k passages match. The thresholds and ef_search are me
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
@@ -117,7 +118,7 @@ class PostgresCollection(Collection):
         return nullcontext()
 
     def set_write_wait(self, seconds: float | None) -> None:
-        self.database.options = _with_lock_timeout(self.database.options, seconds)
+        self.database.options = dataclasses.replace(self.database.options, lock_timeout_s=seconds)
 
     # ------------------------------------------------------------------ facts
 
@@ -125,7 +126,7 @@ class PostgresCollection(Collection):
         with self.database.reading() as conn:
             counters = queries.state(conn)
             version = schema.version(conn)
-            server = conn.execute("SHOW server_version").fetchone()[0]
+            server = queries.server_version(conn)
         return {
             "backend": "postgres",
             "database": self.location,
@@ -136,12 +137,6 @@ class PostgresCollection(Collection):
 
     def close(self) -> None:
         self.database.close()
-
-
-def _with_lock_timeout(options: DatabaseOptions, seconds: float | None) -> DatabaseOptions:
-    from dataclasses import replace
-
-    return replace(options, lock_timeout_s=seconds)
 
 
 class PostgresReader(Reader):

@@ -258,6 +258,10 @@ def speaker_overrides(conn: psycopg.Connection) -> dict[str, str]:
     return {name: canonical for name, canonical in conn.execute("SELECT name, canonical FROM speaker_overrides")}
 
 
+def server_version(conn: psycopg.Connection) -> str:
+    return str(conn.execute("SHOW server_version").fetchone()[0])
+
+
 def counts(counters: dict[str, int]) -> Counts:
     """The row counts, from the counters every write keeps (counting rows would scan whole tables)."""
     return Counts(counters["documents"], counters["turns"], counters["passages"], counters["segments"])
