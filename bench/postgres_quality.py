@@ -150,7 +150,7 @@ def quality_experiment() -> dict:
     from rag import evaluation
     from rag.embedding import Embedder
     from rag.index import Index
-    from rag.storage.postgres.options import DatabaseOptions
+    from rag.storage.postgres import DatabaseOptions
     from tests.pgserver import ScratchServer
 
     embedder = Embedder()

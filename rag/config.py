@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from rag.storage.postgres.options import DatabaseOptions
+    from rag.storage.postgres import DatabaseOptions
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MIB = 1024 * 1024
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     def database(self, url: str | None = None) -> DatabaseOptions | None:
         """How to reach the collection's database: `url` (a command's --database-url) or RAG_DATABASE_URL;
         None when neither is set (the collection is the index directory)."""
-        from rag.storage.postgres.options import DatabaseOptions
+        from rag.storage.postgres import DatabaseOptions
 
         secret = SecretStr(url) if url else self.database_url
         if secret is None:

@@ -15,7 +15,7 @@ from rag.storage import CheckReport, Collection, Manifest, Reader, RepairReport
 from rag.storage.embedded import EmbeddedCollection
 from rag.storage.embedded.collection import REBUILD_AFTER
 from rag.storage.manifest import DEFAULT_OVERLAP_TOKENS, DEFAULT_SEGMENT_TOKENS
-from rag.storage.postgres.options import DatabaseOptions
+from rag.storage.postgres import DatabaseOptions
 
 
 class Index:

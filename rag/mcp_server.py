@@ -19,7 +19,7 @@ from rag.errors import RagError
 from rag.index import Index
 from rag.models import Filters
 from rag.search import search
-from rag.storage.postgres.options import DatabaseOptions
+from rag.storage.postgres import DatabaseOptions
 
 NAME = "transcript-search"
 INSTRUCTIONS = (

@@ -25,7 +25,7 @@ from rag.embedding import Embedder
 from rag.index import Index
 from rag.ingest import ingest_paths
 from rag.models import Passage
-from rag.storage.postgres.options import DatabaseOptions
+from rag.storage.postgres import DatabaseOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
