@@ -182,6 +182,7 @@ def test_documents_are_filtered_by_date_range_and_speaker(api):
         ({"offset": 10**20}, "offset"),
         ({"limit": 0}, "limit"),
         ({"limit": 1001}, "limit"),
+        ({"speaker": ["Anna", "Ben\u0000"]}, "speaker.1"),
     ],
 )
 def test_bad_listing_parameters_are_a_422_naming_the_parameter(api, params, field):
