@@ -19,6 +19,7 @@ from rag.errors import RagError
 from rag.index import Index
 from rag.models import Filters, Role
 from rag.search import search
+from rag.storage.postgres import DatabaseOptions
 
 NAME = "transcript-search"
 INSTRUCTIONS = (
@@ -79,22 +80,26 @@ class TranscriptOut(BaseModel):
 class _LazyIndex:
     """The index, opened at the first tool call: the server answers its handshake without waiting for it."""
 
-    def __init__(self, directory: Path, model: str | None):
+    def __init__(self, directory: Path, model: str | None, database: DatabaseOptions | None):
         self.directory = directory
         self.model = model
+        self.database = database
         self._index: Index | None = None
         self._lock = threading.Lock()
 
     def get(self) -> Index:
         with self._lock:
             if self._index is None:
-                self._index = Index.open(self.directory, model=self.model)
+                self._index = Index.open(self.directory, database=self.database, model=self.model)
             return self._index
 
 
-def create_server(index_dir: Path, *, model: str | None = None) -> MCPServer:
-    """An MCP server over the index in `index_dir` (opened on first use) with two read-only tools."""
-    index = _LazyIndex(Path(index_dir), model)
+def create_server(
+    index_dir: Path, *, model: str | None = None, database: DatabaseOptions | None = None
+) -> MCPServer:
+    """An MCP server over the collection in `database`, else in `index_dir` (opened on first use), with two
+    read-only tools."""
+    index = _LazyIndex(Path(index_dir), model, database)
     server = MCPServer(NAME, instructions=INSTRUCTIONS, log_level="WARNING")
     read_only = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
@@ -186,12 +191,13 @@ def serve(
     index_dir: Path,
     *,
     model: str | None = None,
+    database: DatabaseOptions | None = None,
     transport: Literal["stdio", "streamable-http"] = "stdio",
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> None:
     """Run the server until its client goes away (stdio) or it is stopped (HTTP, at http://host:port/mcp)."""
-    server = create_server(index_dir, model=model)
+    server = create_server(index_dir, model=model, database=database)
     if transport == "stdio":
         server.run("stdio")
     else:

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import IndexDep, LimitsDep, WritableIndexDep
 from api.schemas.documents import DocumentDetailOut, DocumentOut, DocumentWriteOut
-from api.schemas.fields import ErrorOut, IsoDate
+from api.schemas.fields import ErrorOut, IsoDate, StoredText
 from api.uploads import MULTIPART, read_transcript
 from rag.documents import (
     DocumentWrite,
@@ -92,7 +92,7 @@ def documents(
         IsoDate | None, Query(description="Only documents dated on or before.", examples=["2025-12-31"])
     ] = None,
     speaker: Annotated[
-        list[str] | None,
+        list[StoredText] | None,
         Query(description="Only documents where one of these speakers has a turn.", examples=[["Sergey Lavrov"]]),
     ] = None,
 ) -> list[dict]:

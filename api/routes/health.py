@@ -20,7 +20,7 @@ log = logging.getLogger("api")
 @public
 def health(request: Request) -> dict:
     holder = request.app.state.holder
-    out = {"status": "ok", "index": str(holder.settings.index_dir)}
+    out = {"status": "ok", "index": holder.location}
     try:
         index = holder.get()
         counts = holder.counts()
@@ -44,7 +44,7 @@ def ready(request: Request) -> dict:
         # not ready, whatever the reason (no index yet, another model): a load balancer waits
         raise HTTPError(503, exc.message) from None
     except Exception:
-        log.exception("cannot open the index at %s", holder.settings.index_dir)
+        log.exception("cannot open the index at %s", holder.location)
         raise HTTPError(503, "the index cannot be opened; the server log has the details") from None
     if not holder.ready:
         raise HTTPError(503, holder.load_error or "the model is still loading")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.fields import IsoDate, NonBlankText, Text
+from api.schemas.fields import IsoDate, StoredName, StoredText
 from rag.documents import ID_PATTERN
 from rag.models import Role
 from rag.parsing.jsonfmt import MEDIA_URL_MAX_CHARS, MEDIA_URL_PATTERN
@@ -15,13 +15,13 @@ from rag.parsing.jsonfmt import MEDIA_URL_MAX_CHARS, MEDIA_URL_PATTERN
 class TurnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    speaker: Text | None = Field(
+    speaker: StoredText | None = Field(
         None,
         description="Who speaks, as the transcript names them; empty: the speaker the title names (or no one, for"
         " narration).",
         examples=["Anna Keller"],
     )
-    text: NonBlankText = Field(..., description="What they said.", examples=["There will be enough gas this winter."])
+    text: StoredName = Field(..., description="What they said.", examples=["There will be enough gas this winter."])
     role: Role | None = Field(
         None,
         description="Accepted so that `rag parse --json` output can be sent back; roles are inferred, except that"
@@ -63,11 +63,11 @@ class TranscriptIn(BaseModel):
         " `PUT /documents/{id}` takes the id from the path instead.",
         examples=["keller-interview"],
     )
-    title: NonBlankText = Field(..., description="The document's title.", examples=["Radio interview with Anna Keller"])
+    title: StoredName = Field(..., description="The document's title.", examples=["Radio interview with Anna Keller"])
     date: IsoDate | None = Field(None, description="Day of the event, YYYY-MM-DD.", examples=["2026-10-21"])
-    source: Text | None = Field(None, description="Where the transcript came from.", examples=["Radio Valley"])
-    place: Text | None = Field(None, description="Where the event took place.", examples=["Northbridge"])
-    number: Text | None = Field(None, description="The publisher's document number.", examples=["220-13-02-2025"])
+    source: StoredText | None = Field(None, description="Where the transcript came from.", examples=["Radio Valley"])
+    place: StoredText | None = Field(None, description="Where the event took place.", examples=["Northbridge"])
+    number: StoredText | None = Field(None, description="The publisher's document number.", examples=["220-13-02-2025"])
     media_url: str | None = Field(
         None,
         pattern=MEDIA_URL_PATTERN,

@@ -23,7 +23,8 @@ def _encodable(value: str) -> str:
 # A character that is white space neither to Python (str.strip, which also strips U+001C..U+001F and U+0085)
 # nor to JSON Schema (ECMA-262 \s, which also counts U+FEFF): the schema's pattern and the validators must
 # agree on what "blank" means, or a schema-valid "\x1d" is refused.
-VISIBLE = r"[^\s\x1c-\x1f\x85\ufeff]"
+_INVISIBLE = r"\s\x1c-\x1f\x85\ufeff"
+VISIBLE = f"[^{_INVISIBLE}]"
 
 
 VISIBLE_RE = re.compile(VISIBLE)
@@ -53,6 +54,26 @@ Text = Annotated[str, AfterValidator(_encodable)]
 
 # the pattern tells generated clients (and schemathesis) what the validator enforces
 NonBlankText = Annotated[Text, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": VISIBLE})]
+
+
+def _no_nul(value: str) -> str:
+    # text that is stored, or looked up among what is stored: a database cannot hold NUL ("\u0000") in text,
+    # so neither backend takes it (files holding it are refused as binary already)
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+NO_NUL = r"^[^\x00]*$"
+# text that is stored or looked up: no NUL character
+StoredText = Annotated[Text, AfterValidator(_no_nul), Field(json_schema_extra={"pattern": NO_NUL})]
+# ... and not blank either: one pattern saying both (a visible character, no NUL anywhere)
+StoredName = Annotated[
+    Text,
+    AfterValidator(_not_blank),
+    AfterValidator(_no_nul),
+    Field(json_schema_extra={"pattern": rf"^[^\x00]*[^{_INVISIBLE}\x00][^\x00]*$"}),
+]
 
 
 class DocumentRef(BaseModel):

@@ -15,21 +15,21 @@ from api.schemas.examples import (
     SEED_QUESTION_TEXT,
     SEED_RESULT,
 )
-from api.schemas.fields import VISIBLE, VISIBLE_RE, DocumentRef, IsoDate, Text
+from api.schemas.fields import VISIBLE, VISIBLE_RE, DocumentRef, IsoDate, StoredText, Text
 from rag.models import Filters, Role
 
 
 class SearchFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    speaker: list[Text] | None = Field(
+    speaker: list[StoredText] | None = Field(
         None,
         description="Only passages by these speakers (a list, or one name): a name as written in the transcripts,"
         " a canonical name, or a surname, which admits every person it may mean (see `included_speakers`).",
         json_schema_extra=lambda schema: schema.update(anyOf=[*schema["anyOf"], {"type": "string"}]),
         examples=[["Sergey Lavrov"]],
     )
-    document_id: Text | None = Field(
+    document_id: StoredText | None = Field(
         None, description="Only passages of this document.", examples=["000_8fcf709333f4d63f"]
     )
     date_from: IsoDate | None = Field(

@@ -5,13 +5,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from rag.config import Settings
 from rag.errors import RagError
+
+if TYPE_CHECKING:
+    from rag.index import Index
 
 app = typer.Typer(
     help="Search speech transcripts: who said what about X.",
@@ -25,6 +29,15 @@ F = TypeVar("F", bound=Callable)
 
 IndexOption = Annotated[
     Path | None, typer.Option("--index", help="Index directory (default: RAG_INDEX_DIR or ./index).")
+]
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="PostgreSQL database holding the collection (default: RAG_DATABASE_URL); the index directory is then"
+        " not used. RAG_DATABASE_URL keeps the password out of the process list.",
+        show_default=False,
+    ),
 ]
 ModelOption = Annotated[
     str | None,
@@ -45,6 +58,16 @@ def _index_dir(index: Path | None) -> Path:
     return index or _settings().index_dir
 
 
+def _open_index(index: Path | None, database_url: str | None, **options) -> Index:
+    """The collection the options name: the database (--database-url, RAG_DATABASE_URL) or the directory."""
+    from rag.index import Index
+
+    database = _settings().database(database_url)
+    if database is not None:
+        return Index.open(database=database, **options)
+    return Index.open(_index_dir(index), **options)
+
+
 def _model(model: str | None) -> str | None:
     """An explicit model: the option, else RAG_MODEL when set; None means the index's own."""
     return model or _settings().model
@@ -58,7 +81,8 @@ def translate_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except RagError as exc:
-            err.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)  # one line, never wrapped
+            # one line, never wrapped; escaped, so that text in brackets ('.[postgres]') is not taken for markup
+            err.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

@@ -10,11 +10,12 @@ import typer
 from rich.table import Table
 
 from rag.cli.common import (
+    DatabaseUrlOption,
     IndexOption,
     ModelOption,
-    _index_dir,
     _iso_date,
     _model,
+    _open_index,
     app,
     err,
     out,
@@ -35,10 +36,10 @@ def search(
     mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or lexical.")] = "hybrid",
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON object.")] = False,
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     model: ModelOption = None,
 ) -> None:
     """Answer a question with the best matching passages and who said them."""
-    from rag.index import Index
     from rag.models import Filters
     from rag.search import search as run_search
 
@@ -48,7 +49,7 @@ def search(
         date_from=_iso_date(date_from, "--from"),
         date_to=_iso_date(date_to, "--to"),
     )
-    idx = Index.open(_index_dir(index), model=_model(model))
+    idx = _open_index(index, database_url, model=_model(model))
     result = run_search(idx, query, k=k, filters=filters, mode=mode)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
@@ -84,16 +85,16 @@ def context(
     date_to: Annotated[str | None, typer.Option("--to", help="Latest date, YYYY-MM-DD.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON object.")] = False,
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Build a chat model's context: numbered quotes, who said them, where and when, within a token budget."""
     from rag.context import build_context
-    from rag.index import Index
     from rag.models import Filters
 
     filters = Filters(
         speakers=tuple(speaker or ()), date_from=_iso_date(date_from, "--from"), date_to=_iso_date(date_to, "--to")
     )
-    idx = Index.open(_index_dir(index))
+    idx = _open_index(index, database_url)
     result = build_context(idx, question, k=k, max_tokens=max_tokens, filters=filters, history=history or ())
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
@@ -115,11 +116,10 @@ def speakers(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """List the speaker directory (canonical names, their spellings, passages); rename or merge."""
-    from rag.index import Index
-
-    idx = Index.open(_index_dir(index))
+    idx = _open_index(index, database_url)
     if merge:
         idx.merge_speakers([merge[0]], merge[1])
     if rename:
@@ -145,17 +145,16 @@ def evaluate(
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="Results per question.")] = 10,
     results: Annotated[Path | None, typer.Option("--results", help="Write the results file here (JSON lines).")] = None,
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     model: ModelOption = None,
 ) -> None:
     """Score retrieval on annotated questions: Hit@1, Hit@5, MRR@10, nDCG@10, speaker accuracy."""
     from rag import evaluation
-    from rag.index import Index
 
     asked = evaluation.load_queries(queries)
-    directory = _index_dir(index)
     if transcripts:
-        ingest(transcripts, index=directory, model=model, fmt=None, wait=True)
-    idx = Index.open(directory, model=_model(model))
+        ingest(transcripts, index=index, database_url=database_url, model=model, fmt=None, wait=True)
+    idx = _open_index(index, database_url, model=_model(model))
     found = evaluation.run(idx, asked, mode=mode, k=k)
     if results:
         results.write_text(

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from rag.cli.common import (
+    DatabaseUrlOption,
     IndexOption,
     ModelOption,
     _index_dir,
@@ -25,13 +26,15 @@ from rag.cli.indexing import ingest
 @translate_errors
 def serve(
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port to listen on.")] = None,
     build_from: Annotated[
         Path | None,
         typer.Option(
             "--build-from",
-            help="Transcripts to build the index from when it is missing (default: RAG_EXAMPLES_DIR or ./examples).",
+            help="Transcripts to build the index from when it is missing (default: RAG_EXAMPLES_DIR or ./examples);"
+            " with a database, transcripts to ingest first (none unless given).",
         ),
     ] = None,
     workers: Annotated[
@@ -43,7 +46,10 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the HTTP API; builds the index from the example transcripts first if there is none."""
+    """Serve the HTTP API; builds the index from the example transcripts first if there is none.
+
+    With a database (--database-url, RAG_DATABASE_URL) any number of servers may serve one collection.
+    """
     from rag.threads import configure_serving
 
     configure_serving()  # before numpy, faiss or onnxruntime load their thread pools
@@ -51,17 +57,25 @@ def serve(
     from rag.storage.embedded.collection import MANIFEST
 
     settings = _settings()
-    directory = _index_dir(index)
-    source = build_from or settings.examples_dir
-    if not (directory / MANIFEST).exists():
-        if not source.exists():
-            err.print(f"[red]error:[/red] no index at {directory} and no transcripts at {source} to build one")
-            raise typer.Exit(1)
-        err.print(f"no index at {directory}: building it from {source}")
-        ingest([source], index=directory, model=None, fmt=None, wait=True)
+    database = settings.database(database_url)
+    if database is not None:
+        # a shared database is never filled with examples behind its owner's back: only what is named
+        if build_from is not None:
+            ingest([build_from], index=None, database_url=database_url, model=None, fmt=None, wait=True)
+        settings = settings.model_copy(update={"database_url": database.url})
+    else:
+        directory = _index_dir(index)
+        source = build_from or settings.examples_dir
+        if not (directory / MANIFEST).exists():
+            if not source.exists():
+                err.print(f"[red]error:[/red] no index at {directory} and no transcripts at {source} to build one")
+                raise typer.Exit(1)
+            err.print(f"no index at {directory}: building it from {source}")
+            ingest([source], index=directory, model=None, fmt=None, wait=True)
+        settings = settings.model_copy(update={"index_dir": directory})
     # the service logs each request itself, as JSON with its request id
     serve_workers(
-        settings.model_copy(update={"index_dir": directory}),
+        settings,
         host or settings.host,
         port or settings.port,
         workers or settings.workers or os.cpu_count() or 1,
@@ -90,6 +104,7 @@ def _uvicorn_log_config(level: str) -> dict:
 @translate_errors
 def mcp(
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     model: ModelOption = None,
     http: Annotated[
         bool, typer.Option("--http", help="Serve streamable HTTP at http://HOST:PORT/mcp, not stdio.")
@@ -102,5 +117,10 @@ def mcp(
 
     # stdout is the protocol's channel under stdio: nothing else may be printed there
     serve_mcp(
-        _index_dir(index), model=_model(model), transport="streamable-http" if http else "stdio", host=host, port=port
+        _index_dir(index),
+        model=_model(model),
+        database=_settings().database(database_url),
+        transport="streamable-http" if http else "stdio",
+        host=host,
+        port=port,
     )

@@ -44,6 +44,8 @@ def transcript_from_dict(data: object, source: str) -> Transcript:
     title = data.get("title")
     if title is not None and not isinstance(title, str):
         raise ParseError(source, "'title' must be a string")
+    for key in ("title", "place", "number", "source"):
+        _no_nul(data.get(key), f"'{key}'", source)
     date = _date(data.get("date"), source)
     turns: list[Turn] = []
     for i, raw in enumerate(raw_turns):
@@ -57,6 +59,8 @@ def transcript_from_dict(data: object, source: str) -> Transcript:
             speaker = ""
         if not isinstance(speaker, str):
             raise ParseError(source, f"{where}.speaker must be a string")
+        _no_nul(speaker, f"{where}.speaker", source)
+        _no_nul(text, f"{where}.text", source)
         start, end = _seconds(raw, "start", where, source), _seconds(raw, "end", where, source)
         if start is not None and end is not None and end < start:
             raise ParseError(source, f"{where}.end is before {where}.start")
@@ -81,6 +85,12 @@ def transcript_from_dict(data: object, source: str) -> Transcript:
         source=src if isinstance(src, str) and src else source,
         media_url=_media_url(data.get("media_url"), source),
     )
+
+
+def _no_nul(value: object, where: str, source: str) -> None:
+    # a NUL character is binary data, as in a file (rag.parsing.parse_bytes), and no database stores it in text
+    if isinstance(value, str) and "\x00" in value:
+        raise ParseError(source, f"{where} must not contain NUL characters")
 
 
 def _date(value: object, source: str) -> str | None:
