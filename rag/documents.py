@@ -33,10 +33,18 @@ class Limits:
 
 @dataclass(frozen=True)
 class DocumentWrite:
-    """What putting a document did: created, replaced, or nothing (unchanged)."""
+    """What putting a document did (`status`: created, replaced, or unchanged: nothing written), and to what."""
 
+    id: str
+    title: str
+    date: str | None
+    turns: int
+    passages: int
     status: str
-    document: Document
+
+    @classmethod
+    def of(cls, document: Document, status: str) -> DocumentWrite:
+        return cls(document.id, document.title, document.date, document.turns, document.passages, status)
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class PassageSpan:
 
 @dataclass(frozen=True)
 class TurnRecord:
+    """A stored turn as a document shows it: what was said, and where each of its passages lies."""
+
     speaker: str
     role: str
     text: str
@@ -62,8 +72,17 @@ class TurnRecord:
 
 @dataclass(frozen=True)
 class DocumentDetail:
-    document: Document
-    turns: list[TurnRecord]
+    """A stored document whole: its metadata and its turns in order."""
+
+    id: str
+    title: str
+    date: str | None
+    place: str | None
+    number: str | None
+    source: str | None
+    media_url: str | None
+    passages: int
+    turns: tuple[TurnRecord, ...]
 
 
 # ---------------------------------------------------------------------- reading
@@ -156,10 +175,10 @@ def put_document(index: Index, doc_id: str, transcript: Transcript) -> DocumentW
     prepared = prepare(index, transcript, doc_id)
     document = dataclasses.replace(prepared.doc, turns=len(transcript.turns), passages=len(prepared.passages))
     if previous == prepared.content_hash:
-        return DocumentWrite("unchanged", document)
+        return DocumentWrite.of(document, "unchanged")
     embed_all(index, [prepared])
     index.apply(add=[prepared])
-    return DocumentWrite("created" if previous is None else "replaced", document)
+    return DocumentWrite.of(document, "created" if previous is None else "replaced")
 
 
 def delete_document(index: Index, doc_id: str) -> None:
@@ -182,8 +201,15 @@ def get_document(index: Index, doc_id: str) -> DocumentDetail:
         for pid, p in segment.passages:
             spans.setdefault(p.turn_index, []).append(PassageSpan(pid, p.start_char, p.end_char, p.start, p.end))
     return DocumentDetail(
-        document,
-        [
+        id=document.id,
+        title=document.title,
+        date=document.date,
+        place=document.place,
+        number=document.number,
+        source=document.source,
+        media_url=document.media_url,
+        passages=document.passages,
+        turns=tuple(
             TurnRecord(
                 t.speaker,
                 t.role,
@@ -193,7 +219,7 @@ def get_document(index: Index, doc_id: str) -> DocumentDetail:
                 tuple(sorted(spans.get(i, ()), key=lambda span: (span.start_char, span.id))),
             )
             for i, t in enumerate(turns)
-        ],
+        ),
     )
 
 
@@ -215,15 +241,3 @@ def list_documents(
     with index.reading() as reader:  # the page and the total agree even while documents are written
         return reader.documents(offset=offset, limit=limit, **filters), reader.count_documents(**filters)
 
-
-def document_to_dict(doc: Document) -> dict:
-    """One document as `GET /documents` and `rag documents --json` show it."""
-    return {
-        "id": doc.id,
-        "title": doc.title,
-        "date": doc.date,
-        "place": doc.place,
-        "source": doc.source,
-        "turns": doc.turns,
-        "passages": doc.passages,
-    }

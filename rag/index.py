@@ -9,7 +9,7 @@ from pathlib import Path
 from rag.config import DEFAULT_MODEL
 from rag.embedding import Embedder
 from rag.errors import IndexMismatchError, NoIndexError, NotFoundError
-from rag.models import NARRATOR, PreparedDocument
+from rag.models import NARRATOR, Person, PreparedDocument, SpeakerAlias
 from rag.speaker_directory import Directory, build_directory
 from rag.storage import CheckReport, Collection, Manifest, Reader, RepairReport
 from rag.storage.embedded import EmbeddedCollection
@@ -166,7 +166,7 @@ class Index:
                 self._directory = (version, directory)
             return self._directory[1]
 
-    def people(self) -> list[dict]:
+    def people(self) -> list[Person]:
         """Each person (canonical name) with their passages and the names they are written as, most first.
 
         Narration is no one's words and is not listed.
@@ -174,15 +174,12 @@ class Index:
         with self.reading() as reader:
             directory = self.directory_of(reader)
             written = reader.speakers()
-        people: dict[str, dict] = {}
+        aliases: dict[str, list[SpeakerAlias]] = {}
         for name, count in written:
-            if name == NARRATOR:
-                continue
-            person = people.setdefault(directory.canonical_of(name), {"passages": 0, "aliases": []})
-            person["passages"] += count
-            person["aliases"].append({"name": name, "passages": count})
-        ordered = sorted(people.items(), key=lambda item: (-item[1]["passages"], item[0]))
-        return [{"name": name, **person} for name, person in ordered]
+            if name != NARRATOR:
+                aliases.setdefault(directory.canonical_of(name), []).append(SpeakerAlias(name, count))
+        people = [Person(name, sum(a.passages for a in found), tuple(found)) for name, found in aliases.items()]
+        return sorted(people, key=lambda person: (-person.passages, person.name))
 
     def stats(self) -> dict:
         with self.reading() as reader:

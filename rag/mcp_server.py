@@ -160,13 +160,12 @@ def create_server(
             detail = get_document(index.get(), document_id)
         except RagError as exc:
             raise ToolError(exc.message) from None
-        doc = detail.document
         return TranscriptOut(
-            id=doc.id,
-            title=doc.title,
-            date=doc.date,
-            place=doc.place,
-            source=doc.source,
+            id=detail.id,
+            title=detail.title,
+            date=detail.date,
+            place=detail.place,
+            source=detail.source,
             turns=[
                 TranscriptTurn(index=i, speaker=t.speaker, role=t.role, text=t.text, start=t.start, end=t.end)
                 for i, t in enumerate(detail.turns)

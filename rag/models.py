@@ -151,6 +151,23 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
+class SpeakerAlias:
+    """One way a person is written in the transcripts, and how many passages are under it."""
+
+    name: str
+    passages: int
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person of the speaker directory: canonical name, passages under all their names, and those names."""
+
+    name: str
+    passages: int
+    aliases: tuple[SpeakerAlias, ...]
+
+
+@dataclass(frozen=True)
 class Filters:
     """Restrictions on which passages a search may return (speakers as written)."""
 

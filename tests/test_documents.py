@@ -86,7 +86,7 @@ def test_put_reports_created_then_unchanged_then_replaced(empty_index):
     assert put_document(empty_index, "pier", transcript).status == "unchanged"
     changed = transcript_from_body({**BODY, "title": "Pier notice, revised"}, Limits())
     written = put_document(empty_index, "pier", changed)
-    assert (written.status, written.document.turns, written.document.passages) == ("replaced", 1, 1)
+    assert (written.status, written.turns, written.passages) == ("replaced", 1, 1)
     assert empty_index.stats() | {"documents": 1, "turns": 1, "passages": 1, "segments": 1} == empty_index.stats()
 
 
@@ -95,7 +95,7 @@ def test_get_list_and_delete(empty_index):
     put_document(empty_index, SEED_ID, seed)
     put_document(empty_index, "pier", transcript_from_body({**BODY, "date": "2030-01-01"}, Limits()))
     detail = get_document(empty_index, SEED_ID)
-    assert (detail.document.date, len(detail.turns)) == ("2025-02-13", len(seed.turns))
+    assert (detail.date, len(detail.turns)) == ("2025-02-13", len(seed.turns))
     page, total = list_documents(empty_index, limit=1)
     assert ([d.id for d in page], total) == ([SEED_ID], 2)
     assert [d.id for d in list_documents(empty_index, speakers=["MS. HALE"])[0]] == ["pier"]

@@ -101,8 +101,12 @@ class DocumentOut(BaseModel):
     title: str = Field(..., description="The document's title.", examples=["Foreign Minister Sergey Lavrov’s ..."])
     date: str | None = Field(None, description="ISO date of the document.", examples=["2025-02-13"])
     place: str | None = Field(None, description="Where the event took place.", examples=["Moscow"])
+    number: str | None = Field(None, description="The publisher's document number.", examples=["220-13-02-2025"])
     source: str | None = Field(
         None, description="Where the transcript came from.", examples=["examples/000_8fcf709333f4d63f.txt"]
+    )
+    media_url: str | None = Field(
+        None, description="The recording the transcript is of (http or https), where known.", examples=[None]
     )
     turns: int = Field(..., description="Speaker turns.", examples=[7])
     passages: int = Field(..., description="Passages indexed for search.", examples=[25])

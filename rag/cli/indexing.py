@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -157,7 +158,7 @@ def documents(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """List the indexed documents: id, date, title, turns and passages."""
-    from rag.documents import document_to_dict, list_documents
+    from rag.documents import list_documents
 
     idx = _open_index(index, database_url)
     docs, total = list_documents(
@@ -169,7 +170,7 @@ def documents(
         speakers=speaker or (),
     )
     if as_json:
-        print(json.dumps([document_to_dict(d) for d in docs], ensure_ascii=False, indent=2))
+        print(json.dumps([dataclasses.asdict(d) for d in docs], ensure_ascii=False, indent=2))
         return
     table = Table("id", "date", "title", "turns", "passages")
     for doc in docs:

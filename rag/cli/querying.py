@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -126,11 +127,11 @@ def speakers(
         idx.rename_speaker(*rename)
     people = idx.people()
     if as_json:
-        print(json.dumps(people, ensure_ascii=False, indent=2))
+        print(json.dumps([dataclasses.asdict(p) for p in people], ensure_ascii=False, indent=2))
         return
     table = Table("speaker", "passages", "written as")
     for person in people:
-        table.add_row(person["name"], str(person["passages"]), "; ".join(a["name"] for a in person["aliases"]))
+        table.add_row(person.name, str(person.passages), "; ".join(a.name for a in person.aliases))
     out.print(table)
 
 
