@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from rag.models import MAX_K
+
 if TYPE_CHECKING:
     from rag.storage.postgres import DatabaseOptions
 
@@ -51,7 +53,7 @@ class Settings(BaseSettings):
     examples_dir: Path = Field(
         Path("examples"), description="Transcripts the default index is built from when missing."
     )
-    max_k: int = Field(100, description="Largest number of results one search may ask for.")
+    max_k: int = Field(MAX_K, ge=1, le=MAX_K, description="Largest number of results one search may ask for.")
     max_query_chars: int = Field(2000, description="Longest question accepted, in characters.")
 
     # NoDecode: a comma-separated list, not the JSON that pydantic-settings expects for lists

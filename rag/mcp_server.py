@@ -17,7 +17,7 @@ from rag.context import citation_label
 from rag.documents import get_document
 from rag.errors import RagError
 from rag.index import Index
-from rag.models import Filters, Role
+from rag.models import MAX_K, Filters, Role
 from rag.search import search
 from rag.storage.postgres import DatabaseOptions
 
@@ -27,7 +27,6 @@ INSTRUCTIONS = (
     " subject. Each passage comes with its speaker and a citation (speaker, place, date): quote the words"
     " exactly and cite them. Use get_transcript to read a whole document around a passage."
 )
-MAX_K = 20
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -95,7 +94,7 @@ class _LazyIndex:
 
 
 def create_server(
-    index_dir: Path, *, model: str | None = None, database: DatabaseOptions | None = None
+    index_dir: Path, *, model: str | None = None, database: DatabaseOptions | None = None, max_k: int = MAX_K
 ) -> MCPServer:
     """An MCP server over the collection in `database`, else in `index_dir` (opened on first use), with two
     read-only tools."""
@@ -115,11 +114,13 @@ def create_server(
         date_to: Annotated[
             str | None, Field(description="Only transcripts dated on or before this day, YYYY-MM-DD.")
         ] = None,
-        k: Annotated[int, Field(ge=1, le=MAX_K, description="How many passages to return.")] = 5,
+        k: Annotated[int, Field(ge=1, le=MAX_K, description="How many passages to return (RAG_MAX_K at most).")] = 5,
     ) -> SearchResults:
         """Find the passages of the transcripts that answer a question, each with who said it, where and when."""
         if not question.strip():
             raise ToolError("question must not be empty")
+        if k > max_k:
+            raise ToolError(f"k must be at most {max_k}")
         filters = Filters(
             speakers=(speaker,) if speaker and speaker.strip() else (),
             date_from=_iso_day(date_from, "date_from"),
@@ -194,9 +195,10 @@ def serve(
     transport: Literal["stdio", "streamable-http"] = "stdio",
     host: str = "127.0.0.1",
     port: int = 8000,
+    max_k: int = MAX_K,
 ) -> None:
     """Run the server until its client goes away (stdio) or it is stopped (HTTP, at http://host:port/mcp)."""
-    server = create_server(index_dir, model=model, database=database)
+    server = create_server(index_dir, model=model, database=database, max_k=max_k)
     if transport == "stdio":
         server.run("stdio")
     else:

@@ -17,6 +17,14 @@ ROLES = (QUESTION, ANSWER, STATEMENT, NARRATION)
 NARRATOR = ""  # the speaker of narration: no one
 Role = Literal[ROLES]  # for schemas: one of ROLES
 
+# How a question is matched: both rankings fused, the embedding alone, or BM25 alone.
+MODES = ("hybrid", "dense", "lexical")
+Mode = Literal[MODES]
+# The transcript formats read (rag.parsing has one reader each).
+FORMATS = ("text", "json", "diarized", "vtt", "srt", "html")
+Format = Literal[FORMATS]
+MAX_K = 100  # the most results one search may return; Settings.max_k may set fewer
+
 
 @dataclass(frozen=True)
 class Turn:

@@ -137,3 +137,10 @@ def test_delete_removes_a_document_and_a_second_delete_is_an_error(place):
     assert json.loads(listed.output) == []
     again = runner.invoke(app, ["delete", SEED_ID, *where])
     assert again.exit_code == 1 and "no document with id" in again.output
+
+
+def test_k_above_the_configured_limit_is_refused_as_the_api_refuses_it(cli_index):
+    where, _ = cli_index
+    result = runner.invoke(app, ["search", "military base", "-k", "11", *where], env={"RAG_MAX_K": "10"})
+    assert result.exit_code == 1
+    assert "-k must be at most 10 (RAG_MAX_K)" in result.output

@@ -386,3 +386,11 @@ def test_no_endpoint_answers_html_built_from_input(api):
         for method, operation in operations.items():
             for code, response in operation["responses"].items():
                 assert "text/html" not in response.get("content", {}), (method, path, code)
+
+
+@pytest.mark.parametrize("fmt", ["vtt", "srt"])
+def test_an_upload_may_name_any_format_the_readers_know(api, fmt):
+    cue = "1\n00:00:01,000 --> 00:00:04,000\n" if fmt == "srt" else "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n"
+    body = f"{cue}<v Ines Varga>The ferries run again from July.\n"
+    response = api.post("/documents", files={"file": (f"captions.{fmt}", body.encode())}, data={"format": fmt})
+    assert response.status_code == 201, response.text

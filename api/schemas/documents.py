@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.fields import IsoDate, StoredName, StoredText
 from rag.documents import ID_PATTERN
-from rag.models import Role
+from rag.models import Format, Role
 from rag.parsing.jsonfmt import MEDIA_URL_MAX_CHARS, MEDIA_URL_PATTERN
 
 
@@ -91,7 +91,7 @@ class UploadIn(BaseModel):
         description="The transcript file (.txt or .json, else detected from its content); its name gives the id.",
         json_schema_extra={"format": "binary", "examples": ["Q: Will there be enough gas?\n\nA: There will be."]},
     )
-    format: Literal["text", "json"] | None = Field(
+    format: Format | None = Field(
         None, description="Force a format instead of detecting it.", examples=["text"]
     )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas.examples import (
@@ -16,7 +14,7 @@ from api.schemas.examples import (
     SEED_RESULT,
 )
 from api.schemas.fields import VISIBLE, VISIBLE_RE, DocumentRef, IsoDate, StoredText, Text
-from rag.models import Filters, Role
+from rag.models import MAX_K, Filters, Mode, Role
 
 
 class SearchFilters(BaseModel):
@@ -63,9 +61,9 @@ class SearchRequest(BaseModel):
         examples=[SEED_QUESTION],
         json_schema_extra={"pattern": VISIBLE},
     )
-    k: int = Field(5, ge=1, le=100, description="How many results to return.", examples=[5])
+    k: int = Field(5, ge=1, le=MAX_K, description="How many results to return.", examples=[5])
     offset: int = Field(0, ge=0, le=10_000, description="Results to skip, for paging.", examples=[0])
-    mode: Literal["hybrid", "dense", "lexical"] = Field(
+    mode: Mode = Field(
         "hybrid", description="hybrid fuses meaning (dense) and word (lexical) matches.", examples=["hybrid"]
     )
     filters: SearchFilters | None = Field(

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from rag.config import Settings
 from rag.errors import RagError
+from rag.models import FORMATS, MAX_K, MODES
 
 if TYPE_CHECKING:
     from rag.index import Index
@@ -45,9 +46,9 @@ ModelOption = Annotated[
         "--model", help="sentence-transformers model name or path (default: RAG_MODEL, else all-MiniLM-L6-v2)."
     ),
 ]
-FormatOption = Annotated[
-    str | None, typer.Option("--format", help="Force a format: text, json, diarized, vtt, srt, html.")
-]
+FormatOption = Annotated[str | None, typer.Option("--format", help=f"Force a format: {', '.join(FORMATS)}.")]
+ModeOption = Annotated[str, typer.Option("--mode", help=f"How questions are matched: {', '.join(MODES)}.")]
+KOption = Annotated[int, typer.Option("-k", min=1, max=MAX_K, help="Number of results (at most RAG_MAX_K).")]
 
 
 def _settings() -> Settings:
@@ -92,6 +93,14 @@ WaitOption = Annotated[
     bool,
     typer.Option("--wait", help="If another process is writing to the index, wait for it instead of stopping at once."),
 ]
+
+
+def _check_k(k: int) -> int:
+    """k within the configured limit (RAG_MAX_K), as the API and MCP hold it."""
+    limit = _settings().max_k
+    if k > limit:
+        raise RagError(f"-k must be at most {limit} (RAG_MAX_K)", field="k")
+    return k
 
 
 def _iso_date(value: str | None, option: str) -> str | None:

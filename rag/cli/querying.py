@@ -13,7 +13,10 @@ from rich.table import Table
 from rag.cli.common import (
     DatabaseUrlOption,
     IndexOption,
+    KOption,
     ModelOption,
+    ModeOption,
+    _check_k,
     _iso_date,
     _model,
     _open_index,
@@ -29,12 +32,12 @@ from rag.cli.indexing import ingest
 @translate_errors
 def search(
     query: Annotated[str, typer.Argument(help="The question.")],
-    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Number of results.")] = 5,
+    k: KOption = 5,
     speaker: Annotated[list[str] | None, typer.Option("--speaker", help="Only this speaker (repeatable).")] = None,
     document: Annotated[str | None, typer.Option("--document", help="Only this document id.")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="Earliest date, YYYY-MM-DD.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Latest date, YYYY-MM-DD.")] = None,
-    mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or lexical.")] = "hybrid",
+    mode: ModeOption = "hybrid",
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON object.")] = False,
     index: IndexOption = None,
     database_url: DatabaseUrlOption = None,
@@ -51,7 +54,7 @@ def search(
         date_to=_iso_date(date_to, "--to"),
     )
     idx = _open_index(index, database_url, model=_model(model))
-    result = run_search(idx, query, k=k, filters=filters, mode=mode)
+    result = run_search(idx, query, k=_check_k(k), filters=filters, mode=mode)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -79,7 +82,7 @@ def context(
         list[str] | None,
         typer.Option("--history", help="An earlier question of the conversation (repeatable, oldest first)."),
     ] = None,
-    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Search results to draw quotes from.")] = 8,
+    k: KOption = 8,
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Token budget of the context.")] = 1000,
     speaker: Annotated[list[str] | None, typer.Option("--speaker", help="Only this speaker (repeatable).")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="Earliest date, YYYY-MM-DD.")] = None,
@@ -96,7 +99,7 @@ def context(
         speakers=tuple(speaker or ()), date_from=_iso_date(date_from, "--from"), date_to=_iso_date(date_to, "--to")
     )
     idx = _open_index(index, database_url)
-    result = build_context(idx, question, k=k, max_tokens=max_tokens, filters=filters, history=history or ())
+    result = build_context(idx, question, k=_check_k(k), max_tokens=max_tokens, filters=filters, history=history or ())
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -142,8 +145,8 @@ def evaluate(
     transcripts: Annotated[
         list[Path] | None, typer.Option("--transcripts", help="Index these first (files or folders); repeatable.")
     ] = None,
-    mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or lexical.")] = "hybrid",
-    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Results per question.")] = 10,
+    mode: ModeOption = "hybrid",
+    k: KOption = 10,
     results: Annotated[Path | None, typer.Option("--results", help="Write the results file here (JSON lines).")] = None,
     index: IndexOption = None,
     database_url: DatabaseUrlOption = None,
@@ -156,7 +159,7 @@ def evaluate(
     if transcripts:
         ingest(transcripts, index=index, database_url=database_url, model=model, fmt=None, wait=True)
     idx = _open_index(index, database_url, model=_model(model))
-    found = evaluation.run(idx, asked, mode=mode, k=k)
+    found = evaluation.run(idx, asked, mode=mode, k=_check_k(k))
     if results:
         results.write_text(
             "".join(json.dumps({"qid": q, "results": r}, ensure_ascii=False) + "\n" for q, r in found.items())

@@ -120,6 +120,7 @@ def mcp(
         _index_dir(index),
         model=_model(model),
         database=_settings().database(database_url),
+        max_k=_settings().max_k,
         transport="streamable-http" if http else "stdio",
         host=host,
         port=port,
