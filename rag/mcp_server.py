@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import threading
 from pathlib import Path
 from typing import Annotated, Literal
@@ -14,6 +12,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from rag.context import citation_label
+from rag.dates import iso_day
 from rag.documents import get_document
 from rag.errors import RagError
 from rag.index import Index
@@ -27,7 +26,6 @@ INSTRUCTIONS = (
     " subject. Each passage comes with its speaker and a citation (speaker, place, date): quote the words"
     " exactly and cite them. Use get_transcript to read a whole document around a passage."
 )
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class DocumentInfo(BaseModel):
@@ -179,12 +177,10 @@ def create_server(
 def _iso_day(value: str | None, name: str) -> str | None:
     if value is None or not value.strip():
         return None
-    try:
-        if _ISO_DAY.fullmatch(value.strip()):
-            return dt.date.fromisoformat(value.strip()).isoformat()
-    except ValueError:
-        pass
-    raise ToolError(f"{name} must be a date YYYY-MM-DD, not {value!r}")
+    day = iso_day(value)
+    if day is None:
+        raise ToolError(f"{name} must be a date YYYY-MM-DD, not {value!r}")
+    return day
 
 
 def serve(

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from api.schemas.examples import SEED_TITLE
+from rag.dates import iso_day
 
 
 def _encodable(value: str) -> str:
@@ -36,14 +37,11 @@ def _not_blank(value: str) -> str:
     return value
 
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
 def _iso_day(value: object) -> object:
     # pydantic would also take numbers as Unix timestamps; the schema promises YYYY-MM-DD only
-    if not isinstance(value, (str, dt.date)) or (isinstance(value, str) and not _ISO_DAY.fullmatch(value)):
-        raise ValueError("must be a date YYYY-MM-DD")
-    return value
+    if isinstance(value, dt.date) or (isinstance(value, str) and iso_day(value) is not None):
+        return value
+    raise ValueError("must be a date YYYY-MM-DD")
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_day)]

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from rag.config import Settings
+from rag.dates import iso_day
 from rag.errors import RagError
 from rag.models import FORMATS, MAX_K, MODES
 
@@ -104,11 +105,9 @@ def _check_k(k: int) -> int:
 
 
 def _iso_date(value: str | None, option: str) -> str | None:
-    import datetime as dt
-
     if value is None:
         return None
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise RagError(f"{option} must be a date YYYY-MM-DD, got {value!r}", field=option) from None
+    day = iso_day(value)
+    if day is None:
+        raise RagError(f"{option} must be a date YYYY-MM-DD, got {value!r}", field=option)
+    return day

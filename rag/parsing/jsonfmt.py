@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import re
 
+from rag.dates import iso_day
 from rag.errors import ParseError
 from rag.models import NARRATION, STATEMENT, Transcript, Turn
 from rag.parsing.speakers import assign_roles, principal_speaker
@@ -97,10 +97,9 @@ def _date(value: object, source: str) -> str | None:
     if value in (None, ""):
         return None
     if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value[:10]).isoformat()
-        except ValueError:
-            pass
+        day = iso_day(value[:10])  # a timestamp gives its day
+        if day is not None:
+            return day
     raise ParseError(source, f"'date' must be YYYY-MM-DD, got {value!r}")
 
 
