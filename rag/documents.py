@@ -139,7 +139,7 @@ def transcript_from_body(data: dict, limits: Limits) -> Transcript:
         transcript = transcript_from_dict(data, _BODY)
     except ParseError as exc:
         message = exc.message.removeprefix(f"{_BODY}: ")
-        raise InvalidInputError(message, field=_field_of(message)) from None
+        raise InvalidInputError(message, field=exc.key or _BODY) from None
     if not (isinstance(data.get("source"), str) and data["source"]):
         transcript = dataclasses.replace(transcript, source=None)  # not the placeholder name "body"
     return transcript
@@ -149,17 +149,6 @@ def content_id(transcript: Transcript) -> str:
     """A stable id for a transcript sent without one: the same content always gets the same id."""
     payload = json.dumps(transcript_to_dict(transcript), sort_keys=True, ensure_ascii=False)
     return "doc-" + hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def _field_of(message: str) -> str:
-    """The dotted field a parse error of a JSON body is about: "turns[2].end ..." -> turns.2.end."""
-    turn = re.match(r"turns\[(\d+)\](?:\.(\w+))?", message)
-    if turn:
-        return f"turns.{turn.group(1)}" + (f".{turn.group(2)}" if turn.group(2) else "")
-    quoted = re.match(r"'(\w+)'", message)
-    if quoted:
-        return quoted.group(1)
-    return "turns" if "turn" in message else _BODY
 
 
 # ---------------------------------------------------------------------- writing
