@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from rag.config import DEFAULT_MODEL, Settings
-from rag.documents import Limits
 from rag.embedding import Embedder
 from rag.errors import IndexMismatchError, NoIndexError, RagError, StorageUnavailableError
 from rag.index import Index
@@ -136,11 +135,7 @@ def get_writable_index(request: Request) -> Index:
 
 def get_limits(request: Request) -> Limits:
     settings: Settings = request.app.state.settings
-    return Limits(
-        max_turns=settings.max_turns,
-        max_text_chars=settings.max_text_chars,
-        max_upload_bytes=settings.max_upload_bytes,
-    )
+    return settings.limits()
 
 
 IndexDep = Annotated[Index, Depends(get_index)]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from rag.models import MAX_K
+from rag.models import MAX_K, Limits
 
 if TYPE_CHECKING:
     from rag.storage.postgres import DatabaseOptions
@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    def limits(self) -> Limits:
+        """How big one transcript may be."""
+        return Limits(self.max_turns, self.max_text_chars, self.max_upload_bytes)
 
     def database(self, url: str | None = None) -> DatabaseOptions | None:
         """How to reach the collection's database: `url` (a command's --database-url) or RAG_DATABASE_URL;

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rag.errors import InvalidInputError, NotFoundError, ParseError, TooLargeError
 from rag.index import Index
 from rag.ingest import document_id, embed_all, prepare
-from rag.models import Document, Transcript
+from rag.models import Document, Limits, Transcript
 from rag.parsing import parse_bytes, transcript_from_dict, transcript_to_dict
 
 # Ids name rows in sqlite, never files; the shape is still kept tame for URLs, logs and shells.
@@ -20,15 +20,6 @@ ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$"
 _ID = re.compile(ID_PATTERN)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BODY = "body"  # names a JSON request body in error messages
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How big one transcript may be."""
-
-    max_turns: int = 10_000
-    max_text_chars: int = 200_000
-    max_upload_bytes: int = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,15 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How big one transcript may be (Settings.limits() gives the configured ones)."""
+
+    max_turns: int
+    max_text_chars: int
+    max_upload_bytes: int
+
+
+@dataclass(frozen=True)
 class Filters:
     """Restrictions on which passages a search may return (speakers as written)."""
 
