@@ -14,6 +14,7 @@ from rag.config import DEFAULT_MODEL, Settings
 from rag.embedding import Embedder
 from rag.errors import IndexMismatchError, NoIndexError, RagError, StorageUnavailableError
 from rag.index import Index
+from rag.models import Limits
 from rag.search import search
 
 log = logging.getLogger("api")
