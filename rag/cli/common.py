@@ -9,6 +9,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from rag.config import Settings
 from rag.errors import RagError
@@ -58,7 +59,8 @@ def translate_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except RagError as exc:
-            err.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)  # one line, never wrapped
+            # one line, never wrapped; escaped, so that text in brackets ('.[postgres]') is not taken for markup
+            err.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
