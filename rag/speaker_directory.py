@@ -185,15 +185,24 @@ def build_directory(
     key_documents = {k: set().union(*(documents.get(n, set()) for n in members)) for k, members in by_key.items()}
     # a full name has a first name of its own, not an initial
     full = [k for k in by_key if len(k) > 1 and len(k[0]) > 1]
+    # each rule below compares a key only with full names that share what it requires (the glued words, the
+    # words after the first, the surname): linear in the speakers, not quadratic
+    glued, by_tail, by_surname = defaultdict(list), defaultdict(list), defaultdict(list)
+    for f in full:
+        glued["".join(f)].append(f)
+        by_tail[f[1:]].append(f)
+        by_surname[f[-1]].append(f)
     parent: dict[tuple[str, ...], tuple[str, ...]] = {}
     misspelt: set[tuple[str, ...]] = set()
     for key in by_key:
-        variant = glued_parent(key, full) or typo_parent(key, full, key_weight, key_documents)
+        variant = glued_parent(key, glued.get(key[0], [])) or typo_parent(
+            key, by_tail.get(key[1:], []), key_weight, key_documents
+        )
         if variant is not None:
             parent[key] = variant
             misspelt.add(key)
             continue
-        candidates = [f for f in full if f != key and _same_person(key, f)]
+        candidates = [f for f in by_surname.get(key[-1], []) if f != key and _same_person(key, f)]
         if len(candidates) == 1:
             parent[key] = candidates[0]
 

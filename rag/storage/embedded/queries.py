@@ -144,7 +144,7 @@ def speakers(db: sqlite3.Connection) -> list[tuple[str, int]]:
 
 def speaker_documents(db: sqlite3.Connection) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
-    for speaker, doc_id in db.execute("SELECT DISTINCT speaker, doc_id FROM turns"):
+    for speaker, doc_id in db.execute("SELECT speaker, doc_id FROM speaker_documents"):
         out.setdefault(speaker, set()).add(doc_id)
     return out
 

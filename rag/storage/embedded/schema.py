@@ -64,8 +64,9 @@ INSERT INTO state VALUES ('speakers', 0)
 # - segments.terms: the BM25 terms of each segment, so that no reader tokenizes again;
 # - deleted_segments: which segments went at which generation (by trigger, so no delete can skip it);
 #   the searchable files of an older generation subtract them;
-# - speaker_counts: passages per speaker, kept by triggers, so the speaker directory costs no scan; a
-#   name that comes or goes moves state 'speakers' on, so the directory is rebuilt only then;
+# - speaker_counts and speaker_documents: passages per speaker and the documents each speaks in, kept by
+#   triggers, so the speaker directory costs no scan; a name that comes or goes moves state 'speakers' on,
+#   so the directory is rebuilt only then;
 # - documents.media_url: the recording a transcript is of (our JSON format's media_url), for links to a moment;
 # - state 'base': the generation whose searchable files are on disk (-1: none yet), with the largest
 #   segment id and the number of segments they hold.
@@ -86,6 +87,18 @@ END;
 CREATE TRIGGER passages_uncounted AFTER DELETE ON passages BEGIN
     UPDATE speaker_counts SET passages = passages - 1 WHERE speaker = old.speaker;
     DELETE FROM speaker_counts WHERE speaker = old.speaker AND passages <= 0;
+END;
+CREATE TABLE speaker_documents (
+    speaker TEXT NOT NULL, doc_id TEXT NOT NULL, turns INTEGER NOT NULL, PRIMARY KEY (speaker, doc_id)
+);
+INSERT INTO speaker_documents SELECT speaker, doc_id, COUNT(*) FROM turns GROUP BY speaker, doc_id;
+CREATE TRIGGER turns_counted AFTER INSERT ON turns BEGIN
+    INSERT INTO speaker_documents (speaker, doc_id, turns) VALUES (new.speaker, new.doc_id, 1)
+    ON CONFLICT(speaker, doc_id) DO UPDATE SET turns = turns + 1;
+END;
+CREATE TRIGGER turns_uncounted AFTER DELETE ON turns BEGIN
+    UPDATE speaker_documents SET turns = turns - 1 WHERE speaker = old.speaker AND doc_id = old.doc_id;
+    DELETE FROM speaker_documents WHERE speaker = old.speaker AND doc_id = old.doc_id AND turns <= 0;
 END;
 CREATE TRIGGER speaker_named AFTER INSERT ON speaker_counts BEGIN
     UPDATE state SET value = value + 1 WHERE key = 'speakers';
