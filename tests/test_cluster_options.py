@@ -35,3 +35,9 @@ def test_a_ray_cluster_that_cannot_be_joined_is_a_message(tmp_path, address, mes
     result = rag("ingest", str(EXAMPLES), "--index", str(tmp_path / "index"), "--ray", address)
     assert result.returncode == 1
     assert message in result.stderr
+
+
+def test_replicas_on_ray_without_a_database_are_refused(tmp_path):
+    result = rag("serve", "--index", str(tmp_path / "index"), "--ray", "local", "--replicas", "2")
+    assert result.returncode == 1
+    assert "rag serve --ray needs the collection in PostgreSQL (--database-url or RAG_DATABASE_URL)" in result.stderr
