@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.errors import RagError
+from rag.errors import ModelChangedError, RagError
 from rag.models import Document, Filters, PreparedDocument, StoredSegment, Turn
 from rag.storage.manifest import Manifest
 
@@ -271,3 +271,15 @@ class Collection(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+
+def check_made_by(manifest: Manifest, add: Sequence[PreparedDocument]) -> None:
+    """Documents embedded by another model than the collection's (or of another dimension) are refused."""
+    for prepared in add:
+        width = prepared.vectors.shape[1] if prepared.vectors.ndim == 2 else None
+        if (prepared.model is not None and prepared.model != manifest.model) or width not in (None, manifest.dimension):
+            raise ModelChangedError(
+                f"{prepared.doc.id} was embedded by {prepared.model or 'another model'} (dimension {width}), the"
+                f" collection's vectors are now of {manifest.model} (dimension {manifest.dimension}): embed it again",
+                field="model",
+            )

@@ -26,21 +26,19 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.errors import IndexMismatchError, ModelChangedError, NoIndexError
+from rag.errors import NoIndexError
 from rag.lexical import terms
 from rag.models import Filters, PreparedDocument
 from rag.storage.embedded import queries, reindexing, staging
 from rag.storage.embedded import store as st
 from rag.storage.embedded.durable import write_json_atomic
+from rag.storage.embedded.files import COMPACT_LOCK, MANIFEST, STORE, leftover_files, read_manifest
 from rag.storage.embedded.locking import IndexBusyError, try_lock, writer_lock
 from rag.storage.embedded.reader import EmbeddedReader
 from rag.storage.embedded.searchable import BASE_PREFIX, Base, Searchable
-from rag.storage.interface import Collection, StagedDocument
-from rag.storage.manifest import FORMAT_VERSION, Manifest, now
+from rag.storage.interface import Collection, StagedDocument, check_made_by
+from rag.storage.manifest import Manifest, now
 
-MANIFEST = "manifest.json"
-STORE = "passages.sqlite"
-COMPACT_LOCK = "compact.lock"
 # A new base is built when the segments written or deleted since the last one reach a tenth of it, at
 # least `rebuild_after` (default REBUILD_AFTER) and at most COMPACT_MAX: the rows searched from memory stay
 # few (a numpy scan of 50,000 vectors takes ~5 ms), and a bulk ingest rebuilds a geometric series, not
@@ -396,51 +394,3 @@ class EmbeddedCollection(Collection):
 
     def close(self) -> None:
         self.store.close()
-
-
-def check_made_by(manifest: Manifest, add: Sequence[PreparedDocument]) -> None:
-    """Documents embedded by another model than the collection's (or of another dimension) are refused."""
-    for prepared in add:
-        width = prepared.vectors.shape[1] if prepared.vectors.ndim == 2 else None
-        if (prepared.model is not None and prepared.model != manifest.model) or width not in (None, manifest.dimension):
-            raise ModelChangedError(
-                f"{prepared.doc.id} was embedded by {prepared.model or 'another model'} (dimension {width}), the"
-                f" collection's vectors are now of {manifest.model} (dimension {manifest.dimension}): embed it again",
-                field="model",
-            )
-
-
-def read_manifest(directory: Path) -> Manifest:
-    """The directory's manifest; one of format 2 (before the store kept terms) is brought up to date."""
-    path = directory / MANIFEST
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IndexMismatchError(f"unreadable manifest {path}: {exc}") from None
-    if isinstance(data, dict) and data.get("format_version") == 2 and (directory / STORE).exists():
-        # the store migrates itself when opened; its old FAISS and BM25 files become leftovers
-        data = {key: data.get(key) for key in ("model", "dimension", "segment_tokens", "overlap_tokens", "created_at")}
-        data["format_version"] = FORMAT_VERSION
-        with writer_lock(directory):
-            st.Store(directory / STORE).close()
-            write_json_atomic(path, data)
-    return Manifest.from_dict(data, str(directory))
-
-
-def leftover_files(directory: Path, current_base: int) -> list[Path]:
-    """Files no reader needs: temporary ones, bases older than the one before the current, old-format files."""
-    bases = sorted(
-        (int(p.name.removeprefix(BASE_PREFIX)), p)
-        for p in directory.glob(f"{BASE_PREFIX}*")
-        if p.name.removeprefix(BASE_PREFIX).isdigit()
-    )
-    older = [p for generation, p in bases if generation < current_base]
-    keep = {p for generation, p in bases if generation == current_base} | set(older[-1:])
-    out = []
-    for path in sorted(directory.iterdir()):
-        name = path.name
-        stale_base = name.startswith(BASE_PREFIX) and path not in keep
-        old_format = name.startswith(("vectors-", "lexical-"))  # the files of format 2
-        if name.endswith(".tmp") or stale_base or old_format:
-            out.append(path)
-    return out

@@ -19,6 +19,7 @@ from rag.errors import IndexMismatchError, RagError
 from rag.storage.embedded import staging
 from rag.storage.embedded import store as st
 from rag.storage.embedded.durable import write_json_atomic
+from rag.storage.embedded.files import COMPACT_LOCK, MANIFEST
 from rag.storage.embedded.locking import hold_lock, writer_lock
 from rag.storage.embedded.searchable import BASE_PREFIX, Base
 from rag.storage.interface import StagedDocument
@@ -51,8 +52,6 @@ def stage(collection: EmbeddedCollection, documents: Sequence[StagedDocument]) -
 
 def switch(collection: EmbeddedCollection, catch_up: Callable[[list[str]], Sequence[StagedDocument]]) -> Manifest:
     """Make the staged vectors the collection's in one transaction (see the module's docstring)."""
-    from rag.storage.embedded.collection import COMPACT_LOCK, MANIFEST
-
     directory = collection.directory
     for _ in range(CATCH_UP_ROUNDS):
         todo = collection.reindex_todo()
