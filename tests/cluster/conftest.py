@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from rag.index import Index
+from rag.ingest import ingest_paths
 from tests.conftest import EXAMPLES
 
 pytestmark = pytest.mark.ray
@@ -30,6 +31,14 @@ def ray_cluster():
         yield connect("local")
     finally:
         ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def local_index(tmp_path_factory, embedder) -> Index:
+    """The examples ingested here, without Ray, into an index directory: what a Ray ingest must equal."""
+    index = Index.open(tmp_path_factory.mktemp("local-index") / "index", create=True, embedder=embedder)
+    assert not ingest_paths(index, [EXAMPLES]).failures
+    return index
 
 
 @pytest.fixture

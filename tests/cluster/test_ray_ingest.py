@@ -36,8 +36,8 @@ def ray_index(ray_cluster, tmp_path_factory, embedder) -> Index:
     return index
 
 
-def test_an_ingest_on_ray_holds_what_a_local_ingest_holds(ray_index, examples_index):
-    on_ray, local = index_content(ray_index), index_content(examples_index)
+def test_an_ingest_on_ray_holds_what_a_local_ingest_holds(ray_index, local_index):
+    on_ray, local = index_content(ray_index), index_content(local_index)
     assert on_ray["documents"] == local["documents"]
     assert on_ray["turns"] == local["turns"]
     assert on_ray["hashes"] == local["hashes"]
@@ -49,10 +49,10 @@ def test_an_ingest_on_ray_holds_what_a_local_ingest_holds(ray_index, examples_in
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense"])
-def test_questions_get_the_same_answers_from_a_ray_ingested_index(ray_index, examples_index, mode):
+def test_questions_get_the_same_answers_from_a_ray_ingested_index(ray_index, local_index, mode):
     for question in QUESTIONS:
         on_ray = search(ray_index, question, k=5, mode=mode).hits
-        local = search(examples_index, question, k=5, mode=mode).hits
+        local = search(local_index, question, k=5, mode=mode).hits
         assert [(h.document.id, h.turn_index, h.start_char, h.text) for h in on_ray] == [
             (h.document.id, h.turn_index, h.start_char, h.text) for h in local
         ]

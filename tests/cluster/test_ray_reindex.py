@@ -30,9 +30,9 @@ def new_embedder() -> Embedder:
 
 
 @pytest.fixture
-def index(examples_index, tmp_path, embedder):
+def index(local_index, tmp_path, embedder):
     directory = tmp_path / "index"
-    shutil.copytree(examples_index.collection.directory, directory)
+    shutil.copytree(local_index.collection.directory, directory)
     opened = Index.open(directory, embedder=embedder)
     yield opened
     opened.close()

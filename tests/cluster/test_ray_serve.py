@@ -23,14 +23,14 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def served(ray_cluster, examples_index, tmp_path):
+def served(ray_cluster, local_index, tmp_path):
     """Two replicas behind Ray Serve's proxy on 127.0.0.1, over a copy of the examples collection."""
     from ray import serve
 
     from rag.cluster.serve import APP_NAME, Replicas, deployment
 
     directory = tmp_path / "index"
-    shutil.copytree(examples_index.collection.directory, directory)
+    shutil.copytree(local_index.collection.directory, directory)
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(deployment(Settings(index_dir=directory), Replicas(2)), name=APP_NAME, route_prefix="/")
