@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import threading
@@ -227,10 +228,23 @@ def test_rag_reindex_prints_what_it_did_and_rag_check_agrees(index, new_embedder
     [
         (["reindex", "--model", "all-MiniLM-L6-v2"], "embedded with all-MiniLM-L6-v2 already"),
         (["reindex", "--model", "/nowhere/model"], "cannot load model"),
-        (["reindex"], "Missing option '--model'"),
+        (["reindex"], "rag reindex needs --model NAME (or --abandon)"),
     ],
 )
 def test_rag_reindex_refuses_bad_input_with_a_message(index, args, message):
     result = runner.invoke(app, [*args, "--index", str(index.collection.directory)])
     assert result.exit_code != 0
     assert message in result.output
+
+
+def test_rag_reindex_abandon_drops_what_a_stopped_reindex_staged(index, new_embedder):
+    def failing(texts: list[str]) -> np.ndarray:
+        raise RuntimeError("stopped")
+
+    index.collection.begin_reindex(dataclasses.replace(index.manifest, model=new_embedder.name))
+    with pytest.raises(RuntimeError):
+        reindex(index, new_embedder, embed=failing)
+    result = runner.invoke(app, ["reindex", "--abandon", "--index", str(index.collection.directory)])
+    assert result.exit_code == 0, result.output
+    assert "searches use all-MiniLM-L6-v2 as before" in result.output
+    assert "reindex_staged" not in check(index.collection.directory).facts

@@ -8,6 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rag.cli.common import IndexOption, _index_dir, _settings, app, err, out, translate_errors
+from rag.errors import RagError
 
 if TYPE_CHECKING:
     from rag.cluster.ingest import Placement
@@ -70,10 +71,15 @@ def segments_progress() -> Progress:
 @app.command()
 @translate_errors
 def reindex(
-    model: Annotated[str, typer.Option("--model", help="The model to re-embed with (name or local path).")],
+    model: Annotated[
+        str | None, typer.Option("--model", help="The model to re-embed with (name or local path).")
+    ] = None,
     index: IndexOption = None,
     ray: RayOption = None,
     ray_gpus: RayGpusOption = None,
+    abandon: Annotated[
+        bool, typer.Option("--abandon", help="Drop what a stopped reindex staged; the collection stays as it is.")
+    ] = False,
 ) -> None:
     """Re-embed the collection with another model, then switch to it at once.
 
@@ -87,6 +93,12 @@ def reindex(
     from rag.reindex import reindex as run
 
     idx = Index.open(_index_dir(index), rebuild_after=_settings().rebuild_after)
+    if abandon:
+        idx.collection.abandon_reindex()
+        out.print(f"dropped what a reindex had staged; searches use {idx.manifest.model} as before", highlight=False)
+        return
+    if not model:
+        raise RagError("rag reindex needs --model NAME (or --abandon)", field="model")
     address = ray_address(ray)
     embedder = Embedder(model)
     embed, rounds = None, ROUND_DOCUMENTS
