@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from rag.config import DEFAULT_MODEL, Settings
-from rag.documents import Limits
 from rag.embedding import Embedder
-from rag.errors import IndexMismatchError, NoIndexError, RagError
+from rag.errors import IndexMismatchError, NoIndexError, RagError, StorageUnavailableError
 from rag.index import Index
+from rag.models import Limits
 from rag.search import search
 
 log = logging.getLogger("api")
@@ -25,6 +25,9 @@ class IndexHolder:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
+        self.database = settings.database()
+        # where the collection is, for people: the index directory, or the database URL with its password masked
+        self.location = self.database.location if self.database else str(settings.index_dir)
         self._index: Index | None = None
         self._embedder = embedder
         self._lock = threading.Lock()
@@ -34,14 +37,17 @@ class IndexHolder:
     def load(self) -> None:
         """Load the model and, if present, the index (at start-up, so the first search is fast).
 
-        Without an index the model is loaded all the same, so that /ready turns 200 as soon as
-        an index appears; each request says there is none until then.
+        Without an index, or with its database unreachable, the model is loaded all the same, so that
+        /ready turns 200 as soon as the index can be opened; each request says why not until then.
         """
         started = time.perf_counter()
         try:
             try:
                 embedder = self.get().embedder
-            except NoIndexError:
+            except (NoIndexError, StorageUnavailableError) as exc:
+                if isinstance(exc, StorageUnavailableError):
+                    self.load_error = exc.message
+                    log.error("cannot open the index: %s", exc.message)
                 embedder = self._embedder or Embedder(self.settings.model or DEFAULT_MODEL)
         except RagError as exc:
             self.load_error = exc.message
@@ -51,7 +57,7 @@ class IndexHolder:
             # a damaged index must not keep the service from starting: /health answers, /ready says
             # 503, and each request that needs the index fails with a logged 500
             self.load_error = "the index cannot be opened; the server log has the details"
-            log.exception("cannot open the index at %s", self.settings.index_dir)
+            log.exception("cannot open the index at %s", self.location)
             return
         if self._embedder is None:
             self.model_load_seconds = time.perf_counter() - started
@@ -71,7 +77,7 @@ class IndexHolder:
 
     def _open(self, create: bool) -> Index:
         directory, model = self.settings.index_dir, self.settings.model
-        options = {"background": True, "rebuild_after": self.settings.rebuild_after}
+        options = {"database": self.database, "background": True, "rebuild_after": self.settings.rebuild_after}
         if self._embedder is None:
             return Index.open(directory, model=model, create=create, **options)
         try:
@@ -88,6 +94,20 @@ class IndexHolder:
     def ready(self) -> bool:
         """The index is open and its model loaded: a search will not wait for either."""
         return self._index is not None and self._index.model_loaded
+
+    def close(self) -> None:
+        """Close the index (a database's pool of connections) at shutdown."""
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
+
+    def counts_if_reachable(self) -> dict[str, int] | None:
+        """counts(), or None while the collection's database cannot be reached (metrics are served all the same)."""
+        try:
+            return self.counts()
+        except StorageUnavailableError:
+            return None
 
     def counts(self) -> dict[str, int] | None:
         """Documents, turns and passages, or None before there is an index."""
@@ -116,11 +136,7 @@ def get_writable_index(request: Request) -> Index:
 
 def get_limits(request: Request) -> Limits:
     settings: Settings = request.app.state.settings
-    return Limits(
-        max_turns=settings.max_turns,
-        max_text_chars=settings.max_text_chars,
-        max_upload_bytes=settings.max_upload_bytes,
-    )
+    return settings.limits()
 
 
 IndexDep = Annotated[Index, Depends(get_index)]

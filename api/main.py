@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     if settings.protect_reads and not keys:
         raise RagError("RAG_PROTECT_READS needs keys: set RAG_API_KEYS or RAG_API_KEYS_FILE", field="protect_reads")
     holder = IndexHolder(settings, embedder)
-    app_metrics = Metrics(holder.counts, settings.metrics_dir)
+    app_metrics = Metrics(holder.counts_if_reachable, settings.metrics_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         if holder.model_load_seconds is not None:
             app_metrics.model_load.set(holder.model_load_seconds)
         yield
+        await run_in_threadpool(holder.close)  # a database's connections are the app's, closed with it
 
     app = FastAPI(
         title="Transcript search",

@@ -14,12 +14,11 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.errors import HTTPError
 from api.schemas.documents import TranscriptIn
-from rag.documents import Limits, content_id, transcript_from_body, transcript_from_upload
-from rag.models import Transcript
+from rag.documents import content_id, transcript_from_body, transcript_from_upload
+from rag.models import FORMATS, Limits, Transcript
 
 JSON_TYPES = ("application/json",)
 MULTIPART = "multipart/form-data"
-FORMATS = ("text", "json")
 
 
 class InMemoryMultiPartParser(MultiPartParser):

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from rag.models import MAX_K, Limits
+
+if TYPE_CHECKING:
+    from rag.storage.postgres import DatabaseOptions
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MIB = 1024 * 1024
@@ -18,6 +23,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
 
     index_dir: Path = Field(Path("index"), description="Where the index lives on disk.")
+    database_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL database holding the collection (postgresql://user:password@host/db, needs the"
+        " postgres extra); set: the index directory is not used. Shown and logged only with its password masked.",
+    )
+    database_pool_size: int = Field(10, ge=1, description="Most connections one process keeps to the database.")
+    database_connect_timeout_s: float = Field(
+        5.0, gt=0, description="How long connecting to the database (or waiting for a free connection) may take."
+    )
+    database_statement_timeout_s: float = Field(
+        20.0, gt=0, description="How long one database statement may run before it is cancelled (a 503)."
+    )
     model: str | None = Field(
         None,
         description="sentence-transformers model (name or local path) to build a new index with;"
@@ -36,7 +53,7 @@ class Settings(BaseSettings):
     examples_dir: Path = Field(
         Path("examples"), description="Transcripts the default index is built from when missing."
     )
-    max_k: int = Field(100, description="Largest number of results one search may ask for.")
+    max_k: int = Field(MAX_K, ge=1, le=MAX_K, description="Largest number of results one search may ask for.")
     max_query_chars: int = Field(2000, description="Longest question accepted, in characters.")
 
     # NoDecode: a comma-separated list, not the JSON that pydantic-settings expects for lists
@@ -67,6 +84,30 @@ class Settings(BaseSettings):
         description="How long a write waits while another process (a running rag ingest) writes to the index;"
         " then it is answered 409.",
     )
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def limits(self) -> Limits:
+        """How big one transcript may be."""
+        return Limits(self.max_turns, self.max_text_chars, self.max_upload_bytes)
+
+    def database(self, url: str | None = None) -> DatabaseOptions | None:
+        """How to reach the collection's database: `url` (a command's --database-url) or RAG_DATABASE_URL;
+        None when neither is set (the collection is the index directory)."""
+        from rag.storage.postgres import DatabaseOptions
+
+        secret = SecretStr(url) if url else self.database_url
+        if secret is None:
+            return None
+        return DatabaseOptions(
+            url=secret,
+            pool_size=self.database_pool_size,
+            connect_timeout_s=self.database_connect_timeout_s,
+            statement_timeout_s=self.database_statement_timeout_s,
+        )
 
     ray_address: str | None = Field(
         None,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rag.errors import InvalidInputError, NotFoundError, ParseError, TooLargeError
 from rag.index import Index
 from rag.ingest import document_id, embed_all, prepare
-from rag.models import Document, Transcript
+from rag.models import Document, Limits, Transcript
 from rag.parsing import parse_bytes, transcript_from_dict, transcript_to_dict
 
 # Ids name rows in sqlite, never files; the shape is still kept tame for URLs, logs and shells.
@@ -23,20 +23,19 @@ _BODY = "body"  # names a JSON request body in error messages
 
 
 @dataclass(frozen=True)
-class Limits:
-    """How big one transcript may be."""
-
-    max_turns: int = 10_000
-    max_text_chars: int = 200_000
-    max_upload_bytes: int = 10 * 1024 * 1024
-
-
-@dataclass(frozen=True)
 class DocumentWrite:
-    """What putting a document did: created, replaced, or nothing (unchanged)."""
+    """What putting a document did (`status`: created, replaced, or unchanged: nothing written), and to what."""
 
+    id: str
+    title: str
+    date: str | None
+    turns: int
+    passages: int
     status: str
-    document: Document
+
+    @classmethod
+    def of(cls, document: Document, status: str) -> DocumentWrite:
+        return cls(document.id, document.title, document.date, document.turns, document.passages, status)
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,8 @@ class PassageSpan:
 
 @dataclass(frozen=True)
 class TurnRecord:
+    """A stored turn as a document shows it: what was said, and where each of its passages lies."""
+
     speaker: str
     role: str
     text: str
@@ -62,8 +63,17 @@ class TurnRecord:
 
 @dataclass(frozen=True)
 class DocumentDetail:
-    document: Document
-    turns: list[TurnRecord]
+    """A stored document whole: its metadata and its turns in order."""
+
+    id: str
+    title: str
+    date: str | None
+    place: str | None
+    number: str | None
+    source: str | None
+    media_url: str | None
+    passages: int
+    turns: tuple[TurnRecord, ...]
 
 
 # ---------------------------------------------------------------------- reading
@@ -120,7 +130,7 @@ def transcript_from_body(data: dict, limits: Limits) -> Transcript:
         transcript = transcript_from_dict(data, _BODY)
     except ParseError as exc:
         message = exc.message.removeprefix(f"{_BODY}: ")
-        raise InvalidInputError(message, field=_field_of(message)) from None
+        raise InvalidInputError(message, field=exc.key or _BODY) from None
     if not (isinstance(data.get("source"), str) and data["source"]):
         transcript = dataclasses.replace(transcript, source=None)  # not the placeholder name "body"
     return transcript
@@ -130,17 +140,6 @@ def content_id(transcript: Transcript) -> str:
     """A stable id for a transcript sent without one: the same content always gets the same id."""
     payload = json.dumps(transcript_to_dict(transcript), sort_keys=True, ensure_ascii=False)
     return "doc-" + hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def _field_of(message: str) -> str:
-    """The dotted field a parse error of a JSON body is about: "turns[2].end ..." -> turns.2.end."""
-    turn = re.match(r"turns\[(\d+)\](?:\.(\w+))?", message)
-    if turn:
-        return f"turns.{turn.group(1)}" + (f".{turn.group(2)}" if turn.group(2) else "")
-    quoted = re.match(r"'(\w+)'", message)
-    if quoted:
-        return quoted.group(1)
-    return "turns" if "turn" in message else _BODY
 
 
 # ---------------------------------------------------------------------- writing
@@ -156,10 +155,10 @@ def put_document(index: Index, doc_id: str, transcript: Transcript) -> DocumentW
     prepared = prepare(index, transcript, doc_id)
     document = dataclasses.replace(prepared.doc, turns=len(transcript.turns), passages=len(prepared.passages))
     if previous == prepared.content_hash:
-        return DocumentWrite("unchanged", document)
+        return DocumentWrite.of(document, "unchanged")
     embed_all(index, [prepared])
     index.apply(add=[prepared])
-    return DocumentWrite("created" if previous is None else "replaced", document)
+    return DocumentWrite.of(document, "created" if previous is None else "replaced")
 
 
 def delete_document(index: Index, doc_id: str) -> None:
@@ -182,8 +181,15 @@ def get_document(index: Index, doc_id: str) -> DocumentDetail:
         for pid, p in segment.passages:
             spans.setdefault(p.turn_index, []).append(PassageSpan(pid, p.start_char, p.end_char, p.start, p.end))
     return DocumentDetail(
-        document,
-        [
+        id=document.id,
+        title=document.title,
+        date=document.date,
+        place=document.place,
+        number=document.number,
+        source=document.source,
+        media_url=document.media_url,
+        passages=document.passages,
+        turns=tuple(
             TurnRecord(
                 t.speaker,
                 t.role,
@@ -193,7 +199,7 @@ def get_document(index: Index, doc_id: str) -> DocumentDetail:
                 tuple(sorted(spans.get(i, ()), key=lambda span: (span.start_char, span.id))),
             )
             for i, t in enumerate(turns)
-        ],
+        ),
     )
 
 
@@ -215,15 +221,3 @@ def list_documents(
     with index.reading() as reader:  # the page and the total agree even while documents are written
         return reader.documents(offset=offset, limit=limit, **filters), reader.count_documents(**filters)
 
-
-def document_to_dict(doc: Document) -> dict:
-    """One document as `GET /documents` and `rag documents --json` show it."""
-    return {
-        "id": doc.id,
-        "title": doc.title,
-        "date": doc.date,
-        "place": doc.place,
-        "source": doc.source,
-        "turns": doc.turns,
-        "passages": doc.passages,
-    }

@@ -16,13 +16,18 @@ class RagError(Exception):
 
 
 class ParseError(RagError):
-    """A transcript could not be read; names the file and, where known, the line."""
+    """A transcript could not be read; names the file and, where known, the line.
 
-    def __init__(self, path: str, message: str, line: int | None = None):
+    `key` is the dotted path of the value at fault inside a structured transcript (`turns.2.end`), where
+    there is one: the field of a JSON request body that sent it.
+    """
+
+    def __init__(self, path: str, message: str, line: int | None = None, key: str | None = None):
         where = f"{path}:{line}" if line is not None else path
         super().__init__(f"{where}: {message}", field="file")
         self.path = path
         self.line = line
+        self.key = key
 
 
 class NoIndexError(RagError):

@@ -10,12 +10,13 @@ from pathlib import Path
 from rag.config import DEFAULT_MODEL
 from rag.embedding import Embedder
 from rag.errors import IndexMismatchError, ModelChangedError, NoIndexError, NotFoundError
-from rag.models import NARRATOR, PreparedDocument
+from rag.models import NARRATOR, Person, PreparedDocument, SpeakerAlias
 from rag.speaker_directory import Directory, build_directory
-from rag.storage import Collection, Manifest, Reader
+from rag.storage import CheckReport, Collection, Manifest, Reader, RepairReport
 from rag.storage.embedded import EmbeddedCollection
 from rag.storage.embedded.collection import REBUILD_AFTER
 from rag.storage.manifest import DEFAULT_OVERLAP_TOKENS, DEFAULT_SEGMENT_TOKENS
+from rag.storage.postgres import DatabaseOptions
 
 MODEL_CHANGES = 2  # a write embedded again this often when reindexes keep switching models under it
 
@@ -34,8 +35,9 @@ class Index:
     @classmethod
     def open(
         cls,
-        directory: str | Path,
+        directory: str | Path | None = None,
         *,
+        database: DatabaseOptions | None = None,
         model: str | None = None,
         create: bool = False,
         embedder: Embedder | None = None,
@@ -44,29 +46,47 @@ class Index:
         background: bool = False,
         rebuild_after: int | None = None,
     ) -> Index:
-        """Open the collection at `directory`; with create=True make an empty one when there is none.
+        """Open the collection in `database` if given, else at `directory`; with create=True make an empty
+        one when there is none.
 
-        `model` and `segment_tokens` None mean "what the collection was built with" (the defaults for a
-        new one); naming others than the collection's is an IndexMismatchError. `background`: build new
-        bases in a background thread (servers) rather than inside the write that makes them due, once
-        `rebuild_after` segments were written or deleted since the last (see rag.storage.embedded).
+        The backend follows: a database (rag.storage.postgres) when its options are given, else the
+        embedded backend in the directory (rag.storage.embedded). `model` and `segment_tokens` None mean
+        "what the collection was built with" (the defaults for a new one); naming others than the
+        collection's is an IndexMismatchError. Embedded only: `background` builds new bases in a
+        background thread (servers) rather than inside the write that makes them due, once `rebuild_after`
+        segments were written or deleted since the last (see rag.storage.embedded).
         """
-        rebuild_after = rebuild_after or REBUILD_AFTER
+        if database is not None:
+            from rag.storage import postgres
+
+            def opening(new: Manifest | None) -> Collection:
+                return postgres.open_collection(database, create=new)
+        else:
+            if directory is None:
+                raise ValueError("Index.open needs a directory or a database")
+            rebuild_after = rebuild_after or REBUILD_AFTER
+
+            def opening(new: Manifest | None) -> Collection:
+                return EmbeddedCollection.open(
+                    directory, create=new, background=background, rebuild_after=rebuild_after
+                )
+
         try:
-            collection = EmbeddedCollection.open(directory, background=background, rebuild_after=rebuild_after)
+            collection = opening(None)
         except NoIndexError:
             if not create:
                 raise
             # the model is loaded here only to make a new collection: an existing one loads it on first use
             embedder = embedder or Embedder(model or DEFAULT_MODEL)
-            new = new_manifest(embedder, segment_tokens, overlap_tokens)
-            collection = EmbeddedCollection.open(
-                directory, create=new, background=background, rebuild_after=rebuild_after
-            )
+            collection = opening(new_manifest(embedder, segment_tokens, overlap_tokens))
         where = collection.location
-        collection.manifest.check_compatible(where, model=model, segment_tokens=segment_tokens)
-        if embedder is not None:
-            collection.manifest.check_compatible(where, model=embedder.name)
+        try:
+            collection.manifest.check_compatible(where, model=model, segment_tokens=segment_tokens)
+            if embedder is not None:
+                collection.manifest.check_compatible(where, model=embedder.name)
+        except IndexMismatchError:
+            collection.close()  # a database collection holds a pool of connections
+            raise
         return cls(collection, embedder)
 
     @property
@@ -187,7 +207,7 @@ class Index:
                 self._directory = (version, directory)
             return self._directory[1]
 
-    def people(self) -> list[dict]:
+    def people(self) -> list[Person]:
         """Each person (canonical name) with their passages and the names they are written as, most first.
 
         Narration is no one's words and is not listed.
@@ -195,15 +215,12 @@ class Index:
         with self.reading() as reader:
             directory = self.directory_of(reader)
             written = reader.speakers()
-        people: dict[str, dict] = {}
+        aliases: dict[str, list[SpeakerAlias]] = {}
         for name, count in written:
-            if name == NARRATOR:
-                continue
-            person = people.setdefault(directory.canonical_of(name), {"passages": 0, "aliases": []})
-            person["passages"] += count
-            person["aliases"].append({"name": name, "passages": count})
-        ordered = sorted(people.items(), key=lambda item: (-item[1]["passages"], item[0]))
-        return [{"name": name, **person} for name, person in ordered]
+            if name != NARRATOR:
+                aliases.setdefault(directory.canonical_of(name), []).append(SpeakerAlias(name, count))
+        people = [Person(name, sum(a.passages for a in found), tuple(found)) for name, found in aliases.items()]
+        return sorted(people, key=lambda person: (-person.passages, person.name))
 
     def stats(self) -> dict:
         with self.reading() as reader:
@@ -241,3 +258,27 @@ def new_manifest(embedder: Embedder, segment_tokens: int | None, overlap_tokens:
         segment_tokens=segment_tokens,
         overlap_tokens=overlap_tokens,
     )
+
+
+def check_collection(directory: str | Path | None = None, *, database: DatabaseOptions | None = None) -> CheckReport:
+    """What `rag check` verifies, in the collection's backend: the database if given, else the directory."""
+    if database is not None:
+        from rag.storage import postgres
+
+        return postgres.check(database)
+    from rag.storage.embedded import check
+
+    return check(directory)
+
+
+def repair_collection(
+    directory: str | Path | None = None, *, database: DatabaseOptions | None = None, model: str | None = None
+) -> RepairReport:
+    """What `rag repair` rebuilds, in the collection's backend: the database if given, else the directory."""
+    if database is not None:
+        from rag.storage import postgres
+
+        return postgres.repair(database, model=model)
+    from rag.storage.embedded import repair
+
+    return repair(directory, model=model)

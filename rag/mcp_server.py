@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import threading
 from pathlib import Path
 from typing import Annotated, Literal
@@ -14,11 +12,13 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from rag.context import citation_label
+from rag.dates import iso_day
 from rag.documents import get_document
 from rag.errors import RagError
 from rag.index import Index
-from rag.models import Filters, Role
+from rag.models import MAX_K, Filters, Role
 from rag.search import search
+from rag.storage.postgres import DatabaseOptions
 
 NAME = "transcript-search"
 INSTRUCTIONS = (
@@ -26,8 +26,6 @@ INSTRUCTIONS = (
     " subject. Each passage comes with its speaker and a citation (speaker, place, date): quote the words"
     " exactly and cite them. Use get_transcript to read a whole document around a passage."
 )
-MAX_K = 20
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class DocumentInfo(BaseModel):
@@ -79,22 +77,26 @@ class TranscriptOut(BaseModel):
 class _LazyIndex:
     """The index, opened at the first tool call: the server answers its handshake without waiting for it."""
 
-    def __init__(self, directory: Path, model: str | None):
+    def __init__(self, directory: Path, model: str | None, database: DatabaseOptions | None):
         self.directory = directory
         self.model = model
+        self.database = database
         self._index: Index | None = None
         self._lock = threading.Lock()
 
     def get(self) -> Index:
         with self._lock:
             if self._index is None:
-                self._index = Index.open(self.directory, model=self.model)
+                self._index = Index.open(self.directory, database=self.database, model=self.model)
             return self._index
 
 
-def create_server(index_dir: Path, *, model: str | None = None) -> MCPServer:
-    """An MCP server over the index in `index_dir` (opened on first use) with two read-only tools."""
-    index = _LazyIndex(Path(index_dir), model)
+def create_server(
+    index_dir: Path, *, model: str | None = None, database: DatabaseOptions | None = None, max_k: int = MAX_K
+) -> MCPServer:
+    """An MCP server over the collection in `database`, else in `index_dir` (opened on first use), with two
+    read-only tools."""
+    index = _LazyIndex(Path(index_dir), model, database)
     server = MCPServer(NAME, instructions=INSTRUCTIONS, log_level="WARNING")
     read_only = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
@@ -110,11 +112,13 @@ def create_server(index_dir: Path, *, model: str | None = None) -> MCPServer:
         date_to: Annotated[
             str | None, Field(description="Only transcripts dated on or before this day, YYYY-MM-DD.")
         ] = None,
-        k: Annotated[int, Field(ge=1, le=MAX_K, description="How many passages to return.")] = 5,
+        k: Annotated[int, Field(ge=1, le=MAX_K, description="How many passages to return (RAG_MAX_K at most).")] = 5,
     ) -> SearchResults:
         """Find the passages of the transcripts that answer a question, each with who said it, where and when."""
         if not question.strip():
             raise ToolError("question must not be empty")
+        if k > max_k:
+            raise ToolError(f"k must be at most {max_k}")
         filters = Filters(
             speakers=(speaker,) if speaker and speaker.strip() else (),
             date_from=_iso_day(date_from, "date_from"),
@@ -155,13 +159,12 @@ def create_server(index_dir: Path, *, model: str | None = None) -> MCPServer:
             detail = get_document(index.get(), document_id)
         except RagError as exc:
             raise ToolError(exc.message) from None
-        doc = detail.document
         return TranscriptOut(
-            id=doc.id,
-            title=doc.title,
-            date=doc.date,
-            place=doc.place,
-            source=doc.source,
+            id=detail.id,
+            title=detail.title,
+            date=detail.date,
+            place=detail.place,
+            source=detail.source,
             turns=[
                 TranscriptTurn(index=i, speaker=t.speaker, role=t.role, text=t.text, start=t.start, end=t.end)
                 for i, t in enumerate(detail.turns)
@@ -174,24 +177,24 @@ def create_server(index_dir: Path, *, model: str | None = None) -> MCPServer:
 def _iso_day(value: str | None, name: str) -> str | None:
     if value is None or not value.strip():
         return None
-    try:
-        if _ISO_DAY.fullmatch(value.strip()):
-            return dt.date.fromisoformat(value.strip()).isoformat()
-    except ValueError:
-        pass
-    raise ToolError(f"{name} must be a date YYYY-MM-DD, not {value!r}")
+    day = iso_day(value)
+    if day is None:
+        raise ToolError(f"{name} must be a date YYYY-MM-DD, not {value!r}")
+    return day
 
 
 def serve(
     index_dir: Path,
     *,
     model: str | None = None,
+    database: DatabaseOptions | None = None,
     transport: Literal["stdio", "streamable-http"] = "stdio",
     host: str = "127.0.0.1",
     port: int = 8000,
+    max_k: int = MAX_K,
 ) -> None:
     """Run the server until its client goes away (stdio) or it is stopped (HTTP, at http://host:port/mcp)."""
-    server = create_server(index_dir, model=model)
+    server = create_server(index_dir, model=model, database=database, max_k=max_k)
     if transport == "stdio":
         server.run("stdio")
     else:

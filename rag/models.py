@@ -17,6 +17,14 @@ ROLES = (QUESTION, ANSWER, STATEMENT, NARRATION)
 NARRATOR = ""  # the speaker of narration: no one
 Role = Literal[ROLES]  # for schemas: one of ROLES
 
+# How a question is matched: both rankings fused, the embedding alone, or BM25 alone.
+MODES = ("hybrid", "dense", "lexical")
+Mode = Literal[MODES]
+# The transcript formats read (rag.parsing has one reader each).
+FORMATS = ("text", "json", "diarized", "vtt", "srt", "html")
+Format = Literal[FORMATS]
+MAX_K = 100  # the most results one search may return; Settings.max_k may set fewer
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -148,6 +156,32 @@ class SearchHit:
     end: float | None = None
     highlight: Highlight | None = None
     parts: tuple[HitPart, ...] = ()
+
+
+@dataclass(frozen=True)
+class SpeakerAlias:
+    """One way a person is written in the transcripts, and how many passages are under it."""
+
+    name: str
+    passages: int
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person of the speaker directory: canonical name, passages under all their names, and those names."""
+
+    name: str
+    passages: int
+    aliases: tuple[SpeakerAlias, ...]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How big one transcript may be (Settings.limits() gives the configured ones)."""
+
+    max_turns: int
+    max_text_chars: int
+    max_upload_bytes: int
 
 
 @dataclass(frozen=True)

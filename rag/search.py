@@ -13,12 +13,11 @@ from rag.errors import InvalidInputError
 from rag.fusion import reciprocal_rank_fusion
 from rag.index import Index
 from rag.lexical import query_terms, terms, terms_among
-from rag.models import ANSWER, QUESTION, Document, Filters, Highlight, HitPart, Passage, SearchHit, StoredSegment
+from rag.models import ANSWER, MODES, QUESTION, Document, Filters, Highlight, HitPart, Passage, SearchHit, StoredSegment
 from rag.speaker_directory import Directory
 from rag.storage import Reader
 from rag.textclean import clean_for_index
 
-MODES = ("hybrid", "dense", "lexical")
 MIN_CANDIDATES = 50
 LEXICAL_WEIGHT = 1.0  # of the BM25 ranking against the dense one in hybrid fusion
 # Of the rankings among the speakers a question names. Half: a journalist often names the person a

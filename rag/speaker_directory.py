@@ -195,7 +195,7 @@ def build_directory(
     parent: dict[tuple[str, ...], tuple[str, ...]] = {}
     misspelt: set[tuple[str, ...]] = set()
     for key in by_key:
-        if not key:  # a name of titles or punctuation only: no words to compare, it stays its own
+        if not key:  # a name of no words (punctuation only): no one else's spelling
             continue
         variant = glued_parent(key, glued.get(key[0], [])) or typo_parent(
             key, by_tail.get(key[1:], []), key_weight, key_documents

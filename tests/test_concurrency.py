@@ -7,8 +7,6 @@ import time
 
 import httpx
 
-from rag.config import Settings
-from rag.index import Index
 from rag.ingest import ingest_paths
 from tests.conftest import EXAMPLES, SEED, LiveServer
 
@@ -30,10 +28,10 @@ def ephemeral(n: int) -> dict:
     }
 
 
-def test_searches_never_fail_nor_return_a_document_after_its_delete_returned(tmp_path, embedder):
-    index = Index.open(tmp_path / "index", create=True, embedder=embedder)
+def test_searches_never_fail_nor_return_a_document_after_its_delete_returned(place, embedder):
+    index = place.open(create=True, embedder=embedder)
     ingest_paths(index, [SEED, EXAMPLES / "transport_briefing.txt"])
-    settings = Settings(index_dir=index.collection.directory, api_keys=KEY)
+    settings = place.settings(api_keys=KEY)
     failures: list[str] = []
     seen: list[tuple[float, set[str]]] = []  # when a search was sent, and the documents it returned
     stop = threading.Event()

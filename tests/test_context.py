@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sqlite3
 
 import pytest
 from typer.testing import CliRunner
@@ -16,19 +15,11 @@ from rag.errors import InvalidInputError
 from rag.index import Index
 from rag.ingest import ingest_paths
 from rag.models import Filters
-from tests.conftest import SEED, SEED_ID
+from tests.conftest import SEED, SEED_ID, stored_passages
 
 SEED_QUESTION = "What did Lavrov say about the phone call between Putin and Trump?"
 FOLLOW_UP = "and what did he say about migration?"
 SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
-
-
-def stored_passages(index: Index, ids) -> dict[int, sqlite3.Row]:
-    """Passages as the store holds them, read from its sqlite file."""
-    with sqlite3.connect(index.collection.store.path) as db:
-        db.row_factory = sqlite3.Row
-        marks = ",".join("?" * len(ids))
-        return {r["id"]: r for r in db.execute(f"SELECT * FROM passages WHERE id IN ({marks})", list(ids))}
 
 
 def turn_text(index: Index, doc_id: str, turn_index: int) -> str:
@@ -57,22 +48,20 @@ def test_the_numbered_quotes_are_exactly_the_citations_in_order(seed_context):
 
 def test_a_citation_is_a_stored_passage_or_the_exact_span_its_neighbours_cover(examples_index, seed_context):
     citations = seed_context.citations
-    stored = stored_passages(examples_index, [pid for c in citations for pid in c.passage_ids])
     for c in citations:
+        stored = stored_passages(examples_index, c.document.id)
         rows = [stored[pid] for pid in c.passage_ids]
-        assert {(r["doc_id"], r["turn_index"], r["speaker"]) for r in rows} == {
-            (c.document.id, c.turn_index, c.speaker)
-        }
+        assert {(r.doc_id, r.turn_index, r.speaker) for r in rows} == {(c.document.id, c.turn_index, c.speaker)}
         if c.kind == PASSAGE:
-            assert c.text == rows[0]["text"]
-            assert (c.start_char, c.end_char) == (rows[0]["start_char"], rows[0]["end_char"])
+            assert c.text == rows[0].text
+            assert (c.start_char, c.end_char) == (rows[0].start_char, rows[0].end_char)
         else:
             assert c.kind == MERGED and len(rows) > 1
             turn = turn_text(examples_index, c.document.id, c.turn_index)
             assert c.text == turn[c.start_char : c.end_char]
-            assert (c.start_char, c.end_char) == (rows[0]["start_char"], max(r["end_char"] for r in rows))
+            assert (c.start_char, c.end_char) == (rows[0].start_char, max(r.end_char for r in rows))
             for r in rows:
-                assert turn[r["start_char"] : r["end_char"]] == r["text"]
+                assert turn[r.start_char : r.end_char] == r.text
 
 
 def test_neighbouring_passages_of_one_turn_are_quoted_once_merged(examples_index, seed_context):
@@ -126,12 +115,12 @@ def test_nothing_found_is_an_empty_context(examples_index):
     assert (context.text, context.citations, context.tokens) == ("", [], 0)
 
 
-def test_the_same_words_in_two_documents_are_quoted_once(tmp_path, embedder):
+def test_the_same_words_in_two_documents_are_quoted_once(tmp_path, empty_index):
     folder = tmp_path / "twice"
     folder.mkdir()
     shutil.copy(SEED, folder / "lavrov.txt")
     shutil.copy(SEED, folder / "lavrov-republished.txt")
-    index = Index.open(tmp_path / "index", create=True, embedder=embedder)
+    index = empty_index
     assert not ingest_paths(index, [folder]).failures
     context = build_context(index, SEED_QUESTION, k=10, max_tokens=4000)
     texts = [" ".join(c.text.split()) for c in context.citations]
@@ -147,15 +136,16 @@ def test_the_same_words_in_two_documents_are_quoted_once(tmp_path, embedder):
     ],
 )
 def test_bad_arguments_are_invalid_input_naming_the_field(examples_index, kwargs, field):
+    kwargs = dict(kwargs)  # the parameter table is shared by every backend's run
     question = kwargs.pop("question")
     with pytest.raises(InvalidInputError) as error:
         build_context(examples_index, question, **kwargs)
     assert error.value.field == field
 
 
-def test_rag_context_json_prints_the_api_object(examples_index):
+def test_rag_context_json_prints_the_api_object(examples_place):
     args = ["context", FOLLOW_UP, "--history", SEED_QUESTION, "--max-tokens", "200", "--json"]
-    result = CliRunner().invoke(app, [*args, "--index", str(examples_index.collection.directory)])
+    result = CliRunner().invoke(app, [*args, *examples_place.cli_args()])
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
     assert set(body) == {"question", "query", "context", "citations", "tokens", "max_tokens"}

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 
 import httpx
 import pytest
 
-from rag.config import Settings
-from tests.conftest import SEED_ID, LiveServer, assert_error
+from tests.conftest import SEED_ID, LiveServer, assert_error, stored_passages
 
 SEED_QUESTION = "What did Lavrov say about the phone call between Putin and Trump?"
 FOLLOW_UP = "and what did he say about migration?"
@@ -34,19 +32,17 @@ def test_context_answers_with_numbered_quotes_and_citations(http):
 
 def test_context_citations_are_the_stored_words(http, examples_index):
     citations = http.post("/context", json={"question": SEED_QUESTION, "k": 5}).json()["citations"]
-    with sqlite3.connect(examples_index.collection.store.path) as db:
-        for c in citations:
-            texts = [
-                db.execute("SELECT text FROM passages WHERE id = ?", (pid,)).fetchone()[0] for pid in c["passage_ids"]
-            ]
-            assert c["passage_id"] == c["passage_ids"][0]
-            if c["kind"] == "passage":
-                assert [c["text"]] == texts
-            else:
-                with examples_index.reading() as reader:
-                    turn = reader.turns(c["document"]["id"])[c["turn_index"]].text
-                assert c["text"] == turn[c["start_char"] : c["end_char"]]
-                assert all(text in c["text"] for text in texts)
+    for c in citations:
+        stored = stored_passages(examples_index, c["document"]["id"])
+        texts = [stored[pid].text for pid in c["passage_ids"]]
+        assert c["passage_id"] == c["passage_ids"][0]
+        if c["kind"] == "passage":
+            assert [c["text"]] == texts
+        else:
+            with examples_index.reading() as reader:
+                turn = reader.turns(c["document"]["id"])[c["turn_index"]].text
+            assert c["text"] == turn[c["start_char"] : c["end_char"]]
+            assert all(text in c["text"] for text in texts)
 
 
 def test_context_within_a_small_budget_ends_at_a_sentence_end(http, embedder):
@@ -91,8 +87,8 @@ def test_bad_context_input_is_a_422_naming_the_field(http, body, field):
     assert_error(http.post("/context", json=body), 422, field)
 
 
-def test_context_question_and_history_are_held_to_the_configured_length(examples_index, embedder):
-    settings = Settings(index_dir=examples_index.collection.directory, max_query_chars=50, max_k=10)
+def test_context_question_and_history_are_held_to_the_configured_length(examples_place, embedder):
+    settings = examples_place.settings(max_query_chars=50, max_k=10)
     with LiveServer(settings, embedder=embedder) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         assert_error(client.post("/context", json={"question": "x" * 51}), 422, "question")
         assert_error(client.post("/context", json={"question": "x", "history": ["ok", "y" * 51]}), 422, "history.1")

@@ -8,7 +8,6 @@ import json
 import httpx
 import pytest
 
-from rag.config import Settings
 from rag.parsing import read_transcript
 from tests.conftest import EXAMPLES, LiveServer, assert_error
 
@@ -29,12 +28,12 @@ def transcript(title: str = "Ferry briefing", *, words: str = "ferries", **extra
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, embedder):
+def server(new_place, embedder):
     """A server over an index that does not exist yet: the first write creates it."""
-    root = tmp_path_factory.mktemp("documents-api")
-    settings = Settings(index_dir=root / "index", api_keys=KEY, **LIMITS)
+    place = new_place("documents-api")
+    settings = place.settings(api_keys=KEY, **LIMITS)
     with LiveServer(settings, embedder=embedder) as live:
-        live.root = root
+        live.root = place.directory.parent
         yield live
 
 
@@ -222,6 +221,7 @@ def test_documents_are_filtered_by_date_range_and_speaker(api):
         ({"offset": 10**20}, "offset"),
         ({"limit": 0}, "limit"),
         ({"limit": 1001}, "limit"),
+        ({"speaker": ["Anna", "Ben\u0000"]}, "speaker.1"),
     ],
 )
 def test_bad_listing_parameters_are_a_422_naming_the_parameter(api, params, field):
@@ -271,6 +271,8 @@ def _turns(n: int) -> list[dict]:
         ({"title": "t", "turns": _turns(LIMITS["max_turns"] + 1)}, "turns"),
         ({"title": "t", "turns": [{"text": "x"}, {"text": "y" * (LIMITS["max_text_chars"] + 1)}]}, "turns.1.text"),
         ({"title": "\ud800", "turns": [{"text": "x"}]}, "title"),
+        ({"title": "t", "turns": [{"speaker": "A", "text": "x\u0000y"}]}, "turns.0.text"),
+        ({"title": "t\u0000", "turns": [{"text": "x"}]}, "title"),
         (["not", "an", "object"], "body"),
     ],
 )
@@ -384,3 +386,11 @@ def test_no_endpoint_answers_html_built_from_input(api):
         for method, operation in operations.items():
             for code, response in operation["responses"].items():
                 assert "text/html" not in response.get("content", {}), (method, path, code)
+
+
+@pytest.mark.parametrize("fmt", ["vtt", "srt"])
+def test_an_upload_may_name_any_format_the_readers_know(api, fmt):
+    cue = "1\n00:00:01,000 --> 00:00:04,000\n" if fmt == "srt" else "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n"
+    body = f"{cue}<v Ines Varga>The ferries run again from July.\n"
+    response = api.post("/documents", files={"file": (f"captions.{fmt}", body.encode())}, data={"format": fmt})
+    assert response.status_code == 201, response.text

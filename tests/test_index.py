@@ -13,9 +13,8 @@ from rag.ingest import document_id, ingest_paths
 from rag.search import search
 from rag.storage import Counts
 from rag.storage.embedded import check as check_index
-from rag.storage.embedded.integrity import loaded_problems
 from rag.storage.manifest import FORMAT_VERSION
-from tests.conftest import ROOT, SEED, SEED_ID
+from tests.conftest import ROOT, SEED, SEED_ID, problems
 
 FIXTURES = ROOT / "tests" / "fixtures"
 
@@ -30,7 +29,7 @@ def test_ingest_reports_documents_turns_and_passages(empty_index, seed_copy):
     assert (report.documents, report.turns) == (1, 7)
     held = counts(empty_index)
     assert report.passages == held.passages and report.segments == held.segments
-    assert loaded_problems(empty_index.collection) == []
+    assert problems(empty_index) == []
 
 
 def test_reingesting_the_same_file_adds_nothing(empty_index, seed_copy):
@@ -52,7 +51,7 @@ def test_a_changed_file_replaces_its_document_without_duplicates(empty_index, se
     hits = search(empty_index, "dear friends", k=1, mode="lexical").hits
     assert hits[0].text.startswith("Dear friends,")
     assert not search(empty_index, "ladies gentlemen", k=3, mode="lexical").hits
-    assert loaded_problems(empty_index.collection) == []
+    assert problems(empty_index) == []
 
 
 def test_document_ids_are_the_file_stem(seed_copy):
@@ -80,13 +79,14 @@ def test_the_index_persists_and_reopens_with_the_same_answers(tmp_path, embedder
     assert manifest["format_version"] == FORMAT_VERSION
 
 
-def test_a_base_states_the_kind_of_vector_index(empty_index, seed_copy):
-    ingest_paths(empty_index, [seed_copy])
-    empty_index.collection.compact()
-    base = next(empty_index.collection.directory.glob("base-*"))
+def test_a_base_states_the_kind_of_vector_index(tmp_path, embedder, seed_copy):
+    index = Index.open(tmp_path / "ix", create=True, embedder=embedder)
+    ingest_paths(index, [seed_copy])
+    index.collection.compact()
+    base = next(index.collection.directory.glob("base-*"))
     # a small collection is searched exactly
     meta = json.loads((base / "meta.json").read_text())
-    assert meta["vector_index"] == {"kind": "flat", "vectors": counts(empty_index).segments}
+    assert meta["vector_index"] == {"kind": "flat", "vectors": counts(index).segments}
 
 
 def test_a_lost_base_is_searched_from_the_store_and_rebuilt(tmp_path, embedder, seed_copy):
@@ -98,39 +98,41 @@ def test_a_lost_base_is_searched_from_the_store_and_rebuilt(tmp_path, embedder, 
         shutil.rmtree(path)
     reopened = Index.open(tmp_path / "ix", embedder=embedder, background=True)
     assert [h.passage_id for h in search(reopened, "military base", k=3).hits] == before
-    assert loaded_problems(reopened.collection) == []
+    assert problems(reopened) == []
     reopened.collection.wait_for_compaction()
     assert list((tmp_path / "ix").glob("base-*")), "a server builds the lost base again"
 
 
-def test_opening_an_index_with_another_model_is_a_clear_error(tmp_path, embedder):
-    Index.open(tmp_path / "ix", create=True, embedder=embedder)
+def test_opening_an_index_with_another_model_is_a_clear_error(place, embedder):
+    place.open(create=True, embedder=embedder)
     with pytest.raises(IndexMismatchError, match="built with model 'all-MiniLM-L6-v2'"):
-        Index.open(tmp_path / "ix", model="some/other-model")
+        place.open(model="some/other-model")
 
 
-def test_opening_a_missing_index_says_how_to_build_one(tmp_path):
+def test_opening_a_missing_index_says_how_to_build_one(place):
     with pytest.raises(NoIndexError, match="run rag ingest"):
-        Index.open(tmp_path / "nothing")
+        place.open()
 
 
 def test_deleting_a_document_removes_its_passages_everywhere(empty_index, seed_copy):
     ingest_paths(empty_index, [seed_copy])
     empty_index.delete(SEED_ID)
     assert counts(empty_index) == Counts()
-    assert loaded_problems(empty_index.collection) == []
+    assert problems(empty_index) == []
     assert search(empty_index, "military base").hits == []
     with pytest.raises(NotFoundError):
         empty_index.delete(SEED_ID)
 
 
-def test_another_opening_of_the_index_sees_writes_at_its_next_search(tmp_path, embedder, seed_copy):
-    writer = Index.open(tmp_path / "ix", create=True, embedder=embedder)
-    reader = Index.open(tmp_path / "ix", embedder=embedder)
+def test_another_opening_of_the_index_sees_writes_at_its_next_search(place, embedder, seed_copy):
+    writer = place.open(create=True, embedder=embedder)
+    reader = place.open(embedder=embedder)  # as a second server would
     assert search(reader, "military base").hits == []
     ingest_paths(writer, [seed_copy])
     assert search(reader, "military base").hits
-    assert loaded_problems(reader.collection) == []
+    writer.delete(SEED_ID)
+    assert search(reader, "military base").hits == []
+    assert problems(reader) == []
 
 
 def test_seed_file_is_unchanged_by_tests():

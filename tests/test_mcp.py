@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import anyio
 import pytest
@@ -23,11 +22,12 @@ def _environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-def over_stdio(index_dir: Path, session: Callable[[Client], Awaitable[object]]) -> object:
-    """Start `rag mcp` as a subprocess, run `session` against it with the SDK's client, stop it."""
+def over_stdio(where: list[str], session: Callable[[Client], Awaitable[object]]) -> object:
+    """Start `rag mcp` over the collection the options `where` name as a subprocess, run `session` against it
+    with the SDK's client, stop it."""
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "rag.cli", "mcp", "--index", str(index_dir)],
+        args=["-m", "rag.cli", "mcp", *where],
         cwd=str(ROOT),
         env=_environment(),
     )
@@ -39,11 +39,11 @@ def over_stdio(index_dir: Path, session: Callable[[Client], Awaitable[object]]) 
     return anyio.run(run)
 
 
-def test_the_server_offers_the_two_tools_with_described_arguments(examples_index):
+def test_the_server_offers_the_two_tools_with_described_arguments(examples_place):
     async def session(client: Client):
         return (await client.list_tools()).tools
 
-    tools = {tool.name: tool for tool in over_stdio(examples_index.collection.directory, session)}
+    tools = {tool.name: tool for tool in over_stdio(examples_place.cli_args(), session)}
     assert set(tools) == {"search_transcripts", "get_transcript"}
     search_args = tools["search_transcripts"].input_schema["properties"]
     assert set(search_args) == {"question", "speaker", "date_from", "date_to", "k"}
@@ -52,7 +52,7 @@ def test_the_server_offers_the_two_tools_with_described_arguments(examples_index
     assert tools["get_transcript"].input_schema["required"] == ["document_id"]
 
 
-def test_search_transcripts_finds_attributed_passages_and_get_transcript_reads_their_document(examples_index):
+def test_search_transcripts_finds_attributed_passages_and_get_transcript_reads_their_document(examples_place):
     async def session(client: Client):
         found = await client.call_tool(
             "search_transcripts", {"question": SEED_QUESTION, "speaker": "Lavrov", "date_from": "2025-01-01", "k": 3}
@@ -60,7 +60,7 @@ def test_search_transcripts_finds_attributed_passages_and_get_transcript_reads_t
         document_id = found.structured_content["results"][0]["document"]["id"]
         return found, await client.call_tool("get_transcript", {"document_id": document_id})
 
-    found, transcript = over_stdio(examples_index.collection.directory, session)
+    found, transcript = over_stdio(examples_place.cli_args(), session)
     assert not found.is_error, found.content
     first = found.structured_content["results"][0]
     assert (first["speaker"], first["citation"]) == ("Sergey Lavrov", "Sergey Lavrov, Moscow, 13 February 2025")
@@ -82,13 +82,13 @@ def test_search_transcripts_finds_attributed_passages_and_get_transcript_reads_t
         ("search_transcripts", {"question": "   "}, "question must not be empty"),
     ],
 )
-def test_bad_tool_arguments_are_tool_errors_and_the_server_keeps_serving(examples_index, tool, arguments, message):
+def test_bad_tool_arguments_are_tool_errors_and_the_server_keeps_serving(examples_place, tool, arguments, message):
     async def session(client: Client):
         bad = await client.call_tool(tool, arguments)
         after = await client.call_tool("get_transcript", {"document_id": SEED_ID})
         return bad, after
 
-    bad, after = over_stdio(examples_index.collection.directory, session)
+    bad, after = over_stdio(examples_place.cli_args(), session)
     assert bad.is_error
     assert message in bad.content[0].text
     assert not after.is_error
@@ -98,11 +98,11 @@ def test_a_missing_index_is_a_tool_error(tmp_path):
     async def session(client: Client):
         return await client.call_tool("get_transcript", {"document_id": SEED_ID})
 
-    result = over_stdio(tmp_path / "nothing-here", session)
+    result = over_stdio(["--index", str(tmp_path / "nothing-here")], session)
     assert result.is_error and "no index at" in result.content[0].text
 
 
-def test_the_server_speaks_streamable_http_when_asked(examples_index):
+def test_the_server_speaks_streamable_http_when_asked(examples_place):
     port = _free_port()
     process = subprocess.Popen(
         [
@@ -113,8 +113,7 @@ def test_the_server_speaks_streamable_http_when_asked(examples_index):
             "--http",
             "--port",
             str(port),
-            "--index",
-            str(examples_index.collection.directory),
+            *examples_place.cli_args(),
         ],
         cwd=ROOT,
         env=_environment(),

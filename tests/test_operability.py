@@ -28,12 +28,12 @@ def metric(http: httpx.Client, name: str, **labels: str) -> float:
 # ---------------------------------------------------------------------- readiness
 
 
-def test_ready_is_503_until_an_index_exists_then_200(tmp_path, embedder):
-    with LiveServer(Settings(index_dir=tmp_path / "later"), embedder=embedder) as server:
+def test_ready_is_503_until_an_index_exists_then_200(place, embedder):
+    with LiveServer(place.settings(), embedder=embedder) as server:
         body = assert_error(httpx.get(f"{server.url}/ready", timeout=30), 503, None)
         assert "no index" in body["error"]
         assert httpx.get(f"{server.url}/health", timeout=30).status_code == 200
-        Index.open(tmp_path / "later", create=True, embedder=embedder)
+        place.open(create=True, embedder=embedder)
         response = httpx.get(f"{server.url}/ready", timeout=30)
         assert response.status_code == 200
         assert response.json() == {"status": "ready", "documents": 0, "passages": 0, "model": "all-MiniLM-L6-v2"}
@@ -71,11 +71,11 @@ def test_unknown_paths_share_one_metric_label(http):
     assert metric(http, "http_requests_total", route="unmatched", status="404") >= 2
 
 
-def test_metrics_count_the_requests_of_every_worker(examples_index):
+def test_metrics_count_the_requests_of_every_worker(examples_place, examples_index):
     labels = {"method": "GET", "route": "/health", "status": "200"}
     # a new connection for each request: any worker may take it, and any may answer the scrape
     with (
-        ServedProcess(examples_index.collection.directory, workers=2) as server,
+        ServedProcess(examples_place.cli_args(), workers=2) as server,
         httpx.Client(base_url=server.url, headers={"Connection": "close"}) as fresh,
     ):
         before = metric(fresh, "http_requests_total", **labels)
@@ -109,9 +109,11 @@ def test_errors_carry_the_request_id_too(http):
     assert (response.status_code, response.headers["x-request-id"]) == (422, "failing-1")
 
 
-def test_each_request_is_one_json_log_line_with_its_id_route_status_and_duration(examples_index, caplog):
+def test_each_request_is_one_json_log_line_with_its_id_route_status_and_duration(
+    examples_place, examples_index, caplog
+):
     caplog.set_level(logging.INFO, logger="api.access")
-    settings = Settings(index_dir=examples_index.collection.directory)
+    settings = examples_place.settings()
     with LiveServer(settings, embedder=examples_index.embedder) as server:  # in this process: its log is seen
         httpx.get(f"{server.url}/documents/transport_briefing", headers={"X-Request-ID": "log-line-check"})
     lines = [JsonFormatter().format(r) for r in caplog.records if r.name == "api.access"]
@@ -154,8 +156,8 @@ def test_a_crash_is_a_500_in_the_error_shape_logged_with_its_request_id(tmp_path
 # ---------------------------------------------------------------------- timeout
 
 
-def test_a_search_slower_than_the_timeout_is_a_503(examples_index):
-    settings = Settings(index_dir=examples_index.collection.directory, request_timeout_s=0.000_001)
+def test_a_search_slower_than_the_timeout_is_a_503(examples_place, examples_index):
+    settings = examples_place.settings(request_timeout_s=0.000_001)
     with LiveServer(settings, embedder=examples_index.embedder) as server:
         response = httpx.post(f"{server.url}/search", json={"query": "ferry timetable"}, timeout=30)
         body = assert_error(response, 503, None)

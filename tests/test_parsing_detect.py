@@ -87,7 +87,7 @@ def test_format_option_overrides_detection(tmp_path):
 
 
 def test_an_unknown_format_is_a_parse_error_listing_the_known_ones():
-    with pytest.raises(ParseError, match="diarized, html, json, srt, text, vtt"):
+    with pytest.raises(ParseError, match="text, json, diarized, vtt, srt, html"):
         parse_bytes(b"hello", "x.txt", "docx")
 
 
@@ -121,3 +121,10 @@ def test_parse_of_a_malformed_subtitle_file_is_one_line_naming_file_and_line(tmp
     assert result.exit_code == 1
     squeezed = "".join(result.output.split())  # rich wraps long lines, even inside the path
     assert f"{bad}:2:malformedcuetiming" in squeezed
+
+
+def test_every_format_named_has_a_reader():
+    from rag.models import FORMATS
+    from rag.parsing import PARSERS
+
+    assert tuple(PARSERS) == FORMATS

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from rag.chunking import index_text
 from rag.cli import app
+from rag.config import Settings
 from rag.documents import put_document
 from rag.embedding import Embedder
 from rag.index import Index
@@ -248,3 +249,12 @@ def test_rag_reindex_abandon_drops_what_a_stopped_reindex_staged(index, new_embe
     assert result.exit_code == 0, result.output
     assert "searches use all-MiniLM-L6-v2 as before" in result.output
     assert "reindex_staged" not in check(index.collection.directory).facts
+
+
+@pytest.mark.postgres
+def test_rag_reindex_on_a_database_says_the_backend_cannot_yet(pg_server, embedder, new_embedder):
+    url = pg_server.new_database()
+    Index.open(database=Settings(database_url=url).database(), create=True, embedder=embedder).close()
+    result = runner.invoke(app, ["reindex", "--model", new_embedder.name, "--database-url", url])
+    assert result.exit_code == 1
+    assert "rag reindex is not yet available on the postgres backend" in result.output

@@ -15,7 +15,6 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 from api.main import create_app
 from rag.config import Settings
-from rag.index import Index
 from rag.ingest import ingest_paths
 from tests.conftest import SEED, LiveServer
 
@@ -42,12 +41,11 @@ counted: dict[str, int] = {}
 
 
 @pytest.fixture(scope="module")
-def fuzzed_server(tmp_path_factory, embedder):
+def fuzzed_server(new_place, embedder):
     """A writable index of its own, small limits, and keys, so writes are exercised with a valid key."""
-    directory = tmp_path_factory.mktemp("schemathesis") / "index"
-    ingest_paths(Index.open(directory, create=True, embedder=embedder), [SEED])
-    config = Settings(
-        index_dir=directory,
+    place = new_place("schemathesis")
+    ingest_paths(place.open(create=True, embedder=embedder), [SEED])
+    config = place.settings(
         api_keys=KEY,
         max_turns=20,
         max_text_chars=2_000,

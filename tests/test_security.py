@@ -36,9 +36,9 @@ def keyed(tmp_path_factory, embedder):
 
 
 @pytest.fixture(scope="module")
-def locked(examples_index):
+def locked(examples_place, examples_index):
     """Reads need a key too."""
-    settings = Settings(index_dir=examples_index.collection.directory, api_keys=KEY, protect_reads=True)
+    settings = examples_place.settings(api_keys=KEY, protect_reads=True)
     with LiveServer(settings, embedder=examples_index.embedder) as server:
         yield server
 
@@ -175,9 +175,9 @@ def test_keys_do_not_show_in_the_settings_or_the_key_set():
     assert KEY not in repr(ApiKeys.from_settings(settings))
 
 
-def test_without_keys_start_up_warns_that_writes_are_open(examples_index, caplog):
+def test_without_keys_start_up_warns_that_writes_are_open(examples_place, examples_index, caplog):
     caplog.set_level(logging.WARNING, logger="api")
-    with LiveServer(Settings(index_dir=examples_index.collection.directory), embedder=examples_index.embedder):
+    with LiveServer(examples_place.settings(), embedder=examples_index.embedder):
         pass
     assert any("no API keys configured" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
 

@@ -165,3 +165,8 @@ def test_a_joined_misspelling_can_be_taken_out_by_renaming_it(petrovs):
     directory = build_directory(VARIANTS, {"Iwan Petrov": "Iwan Petrov"})
     assert directory.canonical_of("Iwan Petrov") == "Iwan Petrov"
     assert directory.canonical_of("IvanPetrov") == "Ivan Petrov"
+
+
+def test_a_name_of_no_words_is_a_person_of_its_own():
+    directory = build_directory(["...", "Ivan Petrov"])
+    assert directory.canonical_of("...") == "..." and directory.canonical_of("Ivan Petrov") == "Ivan Petrov"

@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from api.routes.pages import WEB
-from rag.config import Settings
 from tests.conftest import SEED_ID, LiveServer
 from tests.test_operability import metric
 
@@ -73,8 +72,8 @@ def test_requests_for_page_files_share_one_metric_label(http):
     assert metric(http, "http_requests_total", route="/static/{path:path}", status="200") == before + 2
 
 
-def test_with_protected_reads_the_pages_open_without_a_key_and_the_data_does_not(examples_index):
-    settings = Settings(index_dir=examples_index.collection.directory, api_keys="page-key", protect_reads=True)
+def test_with_protected_reads_the_pages_open_without_a_key_and_the_data_does_not(examples_place, examples_index):
+    settings = examples_place.settings(api_keys="page-key", protect_reads=True)
     with LiveServer(settings, embedder=examples_index.embedder) as server:
         for path in [*PAGES, "/static/js/search.js"]:
             assert httpx.get(server.url + path, timeout=30).status_code == 200, path

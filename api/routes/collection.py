@@ -7,14 +7,14 @@ from fastapi import APIRouter
 from api.deps import IndexDep
 from api.schemas.fields import ErrorOut
 from api.schemas.speakers import SpeakerOut, SpeakersPatch
-from rag.index import Index
+from rag.models import Person
 
 router = APIRouter(tags=["collection"])
 
 
 @router.get("/speakers", response_model=list[SpeakerOut], responses={503: {"model": ErrorOut}})
-def speakers(index: IndexDep) -> list[dict]:
-    return speaker_list(index)
+def speakers(index: IndexDep) -> list[Person]:
+    return index.people()
 
 
 @router.patch(
@@ -23,13 +23,9 @@ def speakers(index: IndexDep) -> list[dict]:
     responses={code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     summary="Rename or merge speakers, without re-embedding anything",
 )
-def patch_speakers(body: SpeakersPatch, index: IndexDep) -> list[dict]:
+def patch_speakers(body: SpeakersPatch, index: IndexDep) -> list[Person]:
     if body.rename:
         index.rename_speaker(body.rename.name, body.rename.to)
     else:
         index.merge_speakers(body.merge.names, body.merge.into)
-    return speaker_list(index)
-
-
-def speaker_list(index: Index) -> list[dict]:
     return index.people()

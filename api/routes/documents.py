@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -11,17 +10,18 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import IndexDep, LimitsDep, WritableIndexDep
 from api.schemas.documents import DocumentDetailOut, DocumentOut, DocumentWriteOut
-from api.schemas.fields import ErrorOut, IsoDate
+from api.schemas.fields import ErrorOut, IsoDate, StoredText
 from api.uploads import MULTIPART, read_transcript
 from rag.documents import (
+    DocumentDetail,
     DocumentWrite,
     check_document_id,
     delete_document,
-    document_to_dict,
     get_document,
     list_documents,
     put_document,
 )
+from rag.models import Document
 
 router = APIRouter(tags=["documents"])
 
@@ -92,10 +92,10 @@ def documents(
         IsoDate | None, Query(description="Only documents dated on or before.", examples=["2025-12-31"])
     ] = None,
     speaker: Annotated[
-        list[str] | None,
+        list[StoredText] | None,
         Query(description="Only documents where one of these speakers has a turn.", examples=[["Sergey Lavrov"]]),
     ] = None,
-) -> list[dict]:
+) -> list[Document]:
     docs, total = list_documents(
         index,
         offset=offset,
@@ -105,7 +105,7 @@ def documents(
         speakers=speaker or (),
     )
     response.headers["X-Total-Count"] = str(total)
-    return [document_to_dict(d) for d in docs]
+    return docs
 
 
 @router.get(
@@ -114,30 +114,8 @@ def documents(
     responses={404: _ERROR, **READ_RESPONSES},
     summary="A document's metadata and its turns, with where each passage lies",
 )
-def document(doc_id: DocumentId, index: IndexDep) -> dict:
-    detail = get_document(index, doc_id)
-    doc = detail.document
-    return {
-        "id": doc.id,
-        "title": doc.title,
-        "date": doc.date,
-        "place": doc.place,
-        "number": doc.number,
-        "source": doc.source,
-        "media_url": doc.media_url,
-        "passages": doc.passages,
-        "turns": [
-            {
-                "speaker": t.speaker,
-                "role": t.role,
-                "text": t.text,
-                "start": t.start,
-                "end": t.end,
-                "passages": [dataclasses.asdict(span) for span in t.passages],
-            }
-            for t in detail.turns
-        ],
-    }
+def document(doc_id: DocumentId, index: IndexDep) -> DocumentDetail:
+    return get_document(index, doc_id)
 
 
 @router.delete(
@@ -153,15 +131,7 @@ def remove_document(doc_id: DocumentId, index: IndexDep) -> Response:
 
 
 def _written(written: DocumentWrite) -> JSONResponse:
-    doc = written.document
-    body = {
-        "id": doc.id,
-        "title": doc.title,
-        "date": doc.date,
-        "turns": doc.turns,
-        "passages": doc.passages,
-        "status": written.status,
-    }
+    body = DocumentWriteOut.model_validate(written, from_attributes=True).model_dump(mode="json")
     if written.status == "unchanged":
         return JSONResponse(body, status_code=200)
-    return JSONResponse(body, status_code=201, headers={"Location": f"/documents/{doc.id}"})
+    return JSONResponse(body, status_code=201, headers={"Location": f"/documents/{written.id}"})

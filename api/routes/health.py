@@ -18,15 +18,14 @@ log = logging.getLogger("api")
 
 @router.get("/health", response_model=HealthOut, summary="Liveness: the process answers")
 @public
-def health(request: Request) -> dict:
+def health(request: Request) -> HealthOut:
     holder = request.app.state.holder
-    out = {"status": "ok", "index": str(holder.settings.index_dir)}
     try:
         index = holder.get()
         counts = holder.counts()
     except Exception:
-        return out
-    return {**out, "documents": counts["documents"], "passages": counts["passages"], "model": index.manifest.model}
+        return HealthOut(index=holder.location)
+    return HealthOut(index=holder.location, model=index.manifest.model, **counts)
 
 
 @router.get(
@@ -36,7 +35,7 @@ def health(request: Request) -> dict:
     summary="Readiness: 200 once the index and the model are loaded, else 503",
 )
 @public
-def ready(request: Request) -> dict:
+def ready(request: Request) -> ReadyOut:
     holder = request.app.state.holder
     try:
         index = holder.get()
@@ -44,14 +43,8 @@ def ready(request: Request) -> dict:
         # not ready, whatever the reason (no index yet, another model): a load balancer waits
         raise HTTPError(503, exc.message) from None
     except Exception:
-        log.exception("cannot open the index at %s", holder.settings.index_dir)
+        log.exception("cannot open the index at %s", holder.location)
         raise HTTPError(503, "the index cannot be opened; the server log has the details") from None
     if not holder.ready:
         raise HTTPError(503, holder.load_error or "the model is still loading")
-    counts = holder.counts()
-    return {
-        "status": "ready",
-        "documents": counts["documents"],
-        "passages": counts["passages"],
-        "model": index.manifest.model,
-    }
+    return ReadyOut(model=index.manifest.model, **holder.counts())

@@ -18,7 +18,7 @@ from api.schemas.examples import (
 from api.schemas.fields import DocumentRef, NonBlankText, Text
 from api.schemas.search import SearchFilters
 from rag.context import DEFAULT_K, DEFAULT_MAX_TOKENS, MERGED, PASSAGE
-from rag.models import Role
+from rag.models import MAX_K, Role
 
 MAX_HISTORY = 20
 
@@ -35,7 +35,7 @@ class ContextRequest(BaseModel):
         examples=[SEED_QUESTION],
     )
     k: int = Field(
-        DEFAULT_K, ge=1, le=100, description="How many search results to draw the quotes from.", examples=[DEFAULT_K]
+        DEFAULT_K, ge=1, le=MAX_K, description="How many search results to draw the quotes from.", examples=[DEFAULT_K]
     )
     max_tokens: int = Field(
         DEFAULT_MAX_TOKENS,

@@ -6,22 +6,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.fields import IsoDate, NonBlankText, Text
+from api.schemas.fields import IsoDate, StoredName, StoredText
 from rag.documents import ID_PATTERN
-from rag.models import Role
+from rag.models import Format, Role
 from rag.parsing.jsonfmt import MEDIA_URL_MAX_CHARS, MEDIA_URL_PATTERN
 
 
 class TurnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    speaker: Text | None = Field(
+    speaker: StoredText | None = Field(
         None,
         description="Who speaks, as the transcript names them; empty: the speaker the title names (or no one, for"
         " narration).",
         examples=["Anna Keller"],
     )
-    text: NonBlankText = Field(..., description="What they said.", examples=["There will be enough gas this winter."])
+    text: StoredName = Field(..., description="What they said.", examples=["There will be enough gas this winter."])
     role: Role | None = Field(
         None,
         description="Accepted so that `rag parse --json` output can be sent back; roles are inferred, except that"
@@ -63,11 +63,11 @@ class TranscriptIn(BaseModel):
         " `PUT /documents/{id}` takes the id from the path instead.",
         examples=["keller-interview"],
     )
-    title: NonBlankText = Field(..., description="The document's title.", examples=["Radio interview with Anna Keller"])
+    title: StoredName = Field(..., description="The document's title.", examples=["Radio interview with Anna Keller"])
     date: IsoDate | None = Field(None, description="Day of the event, YYYY-MM-DD.", examples=["2026-10-21"])
-    source: Text | None = Field(None, description="Where the transcript came from.", examples=["Radio Valley"])
-    place: Text | None = Field(None, description="Where the event took place.", examples=["Northbridge"])
-    number: Text | None = Field(None, description="The publisher's document number.", examples=["220-13-02-2025"])
+    source: StoredText | None = Field(None, description="Where the transcript came from.", examples=["Radio Valley"])
+    place: StoredText | None = Field(None, description="Where the event took place.", examples=["Northbridge"])
+    number: StoredText | None = Field(None, description="The publisher's document number.", examples=["220-13-02-2025"])
     media_url: str | None = Field(
         None,
         pattern=MEDIA_URL_PATTERN,
@@ -91,7 +91,7 @@ class UploadIn(BaseModel):
         description="The transcript file (.txt or .json, else detected from its content); its name gives the id.",
         json_schema_extra={"format": "binary", "examples": ["Q: Will there be enough gas?\n\nA: There will be."]},
     )
-    format: Literal["text", "json"] | None = Field(
+    format: Format | None = Field(
         None, description="Force a format instead of detecting it.", examples=["text"]
     )
 
@@ -101,8 +101,12 @@ class DocumentOut(BaseModel):
     title: str = Field(..., description="The document's title.", examples=["Foreign Minister Sergey Lavrov’s ..."])
     date: str | None = Field(None, description="ISO date of the document.", examples=["2025-02-13"])
     place: str | None = Field(None, description="Where the event took place.", examples=["Moscow"])
+    number: str | None = Field(None, description="The publisher's document number.", examples=["220-13-02-2025"])
     source: str | None = Field(
         None, description="Where the transcript came from.", examples=["examples/000_8fcf709333f4d63f.txt"]
+    )
+    media_url: str | None = Field(
+        None, description="The recording the transcript is of (http or https), where known.", examples=[None]
     )
     turns: int = Field(..., description="Speaker turns.", examples=[7])
     passages: int = Field(..., description="Passages indexed for search.", examples=[25])

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from api.schemas.examples import SEED_TITLE
+from rag.dates import iso_day
 
 
 def _encodable(value: str) -> str:
@@ -23,7 +24,8 @@ def _encodable(value: str) -> str:
 # A character that is white space neither to Python (str.strip, which also strips U+001C..U+001F and U+0085)
 # nor to JSON Schema (ECMA-262 \s, which also counts U+FEFF): the schema's pattern and the validators must
 # agree on what "blank" means, or a schema-valid "\x1d" is refused.
-VISIBLE = r"[^\s\x1c-\x1f\x85\ufeff]"
+_INVISIBLE = r"\s\x1c-\x1f\x85\ufeff"
+VISIBLE = f"[^{_INVISIBLE}]"
 
 
 VISIBLE_RE = re.compile(VISIBLE)
@@ -35,14 +37,11 @@ def _not_blank(value: str) -> str:
     return value
 
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
 def _iso_day(value: object) -> object:
     # pydantic would also take numbers as Unix timestamps; the schema promises YYYY-MM-DD only
-    if not isinstance(value, (str, dt.date)) or (isinstance(value, str) and not _ISO_DAY.fullmatch(value)):
-        raise ValueError("must be a date YYYY-MM-DD")
-    return value
+    if isinstance(value, dt.date) or (isinstance(value, str) and iso_day(value) is not None):
+        return value
+    raise ValueError("must be a date YYYY-MM-DD")
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_day)]
@@ -53,6 +52,26 @@ Text = Annotated[str, AfterValidator(_encodable)]
 
 # the pattern tells generated clients (and schemathesis) what the validator enforces
 NonBlankText = Annotated[Text, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": VISIBLE})]
+
+
+def _no_nul(value: str) -> str:
+    # text that is stored, or looked up among what is stored: a database cannot hold NUL ("\u0000") in text,
+    # so neither backend takes it (files holding it are refused as binary already)
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+NO_NUL = r"^[^\x00]*$"
+# text that is stored or looked up: no NUL character
+StoredText = Annotated[Text, AfterValidator(_no_nul), Field(json_schema_extra={"pattern": NO_NUL})]
+# ... and not blank either: one pattern saying both (a visible character, no NUL anywhere)
+StoredName = Annotated[
+    Text,
+    AfterValidator(_not_blank),
+    AfterValidator(_no_nul),
+    Field(json_schema_extra={"pattern": rf"^[^\x00]*[^{_INVISIBLE}\x00][^\x00]*$"}),
+]
 
 
 class DocumentRef(BaseModel):

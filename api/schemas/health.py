@@ -16,7 +16,9 @@ class ReadyOut(BaseModel):
 
 class HealthOut(BaseModel):
     status: Literal["ok"] = Field("ok", description="The process is up.", examples=["ok"])
-    index: str = Field(..., description="The index directory.", examples=["index"])
+    index: str = Field(
+        ..., description="The index directory, or the database URL with its password masked.", examples=["index"]
+    )
     documents: int | None = Field(None, description="Documents indexed; null when there is no index yet.", examples=[4])
     passages: int | None = Field(None, description="Passages indexed; null when there is no index yet.", examples=[57])
     model: str | None = Field(None, description="The embedding model of the index.", examples=["all-MiniLM-L6-v2"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas.examples import (
@@ -15,21 +13,21 @@ from api.schemas.examples import (
     SEED_QUESTION_TEXT,
     SEED_RESULT,
 )
-from api.schemas.fields import VISIBLE, VISIBLE_RE, DocumentRef, IsoDate, Text
-from rag.models import Filters, Role
+from api.schemas.fields import VISIBLE, VISIBLE_RE, DocumentRef, IsoDate, StoredText, Text
+from rag.models import MAX_K, Filters, Mode, Role
 
 
 class SearchFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    speaker: list[Text] | None = Field(
+    speaker: list[StoredText] | None = Field(
         None,
         description="Only passages by these speakers (a list, or one name): a name as written in the transcripts,"
         " a canonical name, or a surname, which admits every person it may mean (see `included_speakers`).",
         json_schema_extra=lambda schema: schema.update(anyOf=[*schema["anyOf"], {"type": "string"}]),
         examples=[["Sergey Lavrov"]],
     )
-    document_id: Text | None = Field(
+    document_id: StoredText | None = Field(
         None, description="Only passages of this document.", examples=["000_8fcf709333f4d63f"]
     )
     date_from: IsoDate | None = Field(
@@ -63,9 +61,9 @@ class SearchRequest(BaseModel):
         examples=[SEED_QUESTION],
         json_schema_extra={"pattern": VISIBLE},
     )
-    k: int = Field(5, ge=1, le=100, description="How many results to return.", examples=[5])
+    k: int = Field(5, ge=1, le=MAX_K, description="How many results to return.", examples=[5])
     offset: int = Field(0, ge=0, le=10_000, description="Results to skip, for paging.", examples=[0])
-    mode: Literal["hybrid", "dense", "lexical"] = Field(
+    mode: Mode = Field(
         "hybrid", description="hybrid fuses meaning (dense) and word (lexical) matches.", examples=["hybrid"]
     )
     filters: SearchFilters | None = Field(

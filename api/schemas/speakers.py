@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.schemas.fields import NonBlankText
+from api.schemas.fields import StoredName
 
 
 class SpeakerAliasOut(BaseModel):
@@ -29,17 +29,17 @@ class SpeakerOut(BaseModel):
 class SpeakerRename(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: NonBlankText = Field(
+    name: StoredName = Field(
         ..., description="Any name of the person: as written, canonical, or a surname.", examples=["SPEAKER_01"]
     )
-    to: NonBlankText = Field(..., description="Their new canonical name.", examples=["Maria Zakharova"])
+    to: StoredName = Field(..., description="Their new canonical name.", examples=["Maria Zakharova"])
 
 
 class SpeakerMerge(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    names: list[NonBlankText] = Field(..., min_length=1, description="People to merge.", examples=[["Vladmir Putin"]])
-    into: NonBlankText = Field(..., description="The person they are merged into.", examples=["Vladimir Putin"])
+    names: list[StoredName] = Field(..., min_length=1, description="People to merge.", examples=[["Vladmir Putin"]])
+    into: StoredName = Field(..., description="The person they are merged into.", examples=["Vladimir Putin"])
 
 
 class SpeakersPatch(BaseModel):

@@ -5,14 +5,19 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from rag.config import Settings
+from rag.dates import iso_day
 from rag.errors import RagError
+from rag.models import FORMATS, MAX_K, MODES
+
+if TYPE_CHECKING:
+    from rag.index import Index
 
 app = typer.Typer(
     help="Search speech transcripts: who said what about X.",
@@ -27,15 +32,24 @@ F = TypeVar("F", bound=Callable)
 IndexOption = Annotated[
     Path | None, typer.Option("--index", help="Index directory (default: RAG_INDEX_DIR or ./index).")
 ]
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="PostgreSQL database holding the collection (default: RAG_DATABASE_URL); the index directory is then"
+        " not used. RAG_DATABASE_URL keeps the password out of the process list.",
+        show_default=False,
+    ),
+]
 ModelOption = Annotated[
     str | None,
     typer.Option(
         "--model", help="sentence-transformers model name or path (default: RAG_MODEL, else all-MiniLM-L6-v2)."
     ),
 ]
-FormatOption = Annotated[
-    str | None, typer.Option("--format", help="Force a format: text, json, diarized, vtt, srt, html.")
-]
+FormatOption = Annotated[str | None, typer.Option("--format", help=f"Force a format: {', '.join(FORMATS)}.")]
+ModeOption = Annotated[str, typer.Option("--mode", help=f"How questions are matched: {', '.join(MODES)}.")]
+KOption = Annotated[int, typer.Option("-k", min=1, max=MAX_K, help="Number of results (at most RAG_MAX_K).")]
 
 
 def _settings() -> Settings:
@@ -44,6 +58,16 @@ def _settings() -> Settings:
 
 def _index_dir(index: Path | None) -> Path:
     return index or _settings().index_dir
+
+
+def _open_index(index: Path | None, database_url: str | None, **options) -> Index:
+    """The collection the options name: the database (--database-url, RAG_DATABASE_URL) or the directory."""
+    from rag.index import Index
+
+    database = _settings().database(database_url)
+    if database is not None:
+        return Index.open(database=database, **options)
+    return Index.open(_index_dir(index), **options)
 
 
 def _model(model: str | None) -> str | None:
@@ -72,12 +96,18 @@ WaitOption = Annotated[
 ]
 
 
-def _iso_date(value: str | None, option: str) -> str | None:
-    import datetime as dt
+def _check_k(k: int) -> int:
+    """k within the configured limit (RAG_MAX_K), as the API and MCP hold it."""
+    limit = _settings().max_k
+    if k > limit:
+        raise RagError(f"-k must be at most {limit} (RAG_MAX_K)", field="k")
+    return k
 
+
+def _iso_date(value: str | None, option: str) -> str | None:
     if value is None:
         return None
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise RagError(f"{option} must be a date YYYY-MM-DD, got {value!r}", field=option) from None
+    day = iso_day(value)
+    if day is None:
+        raise RagError(f"{option} must be a date YYYY-MM-DD, got {value!r}", field=option)
+    return day

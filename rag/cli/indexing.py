@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from rag.cli.common import (
+    DatabaseUrlOption,
     FormatOption,
     IndexOption,
     ModelOption,
@@ -18,6 +20,7 @@ from rag.cli.common import (
     _index_dir,
     _iso_date,
     _model,
+    _open_index,
     _settings,
     app,
     err,
@@ -32,6 +35,7 @@ from rag.cli.scaling import RayGpusOption, RayOption, placement, ray_address
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Transcript files or folders.")],
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     model: ModelOption = None,
     fmt: FormatOption = None,
     wait: WaitOption = False,
@@ -58,14 +62,12 @@ def ingest(
 ) -> None:
     """Parse, chunk, embed and index transcripts; a file that fails is reported and skipped.
 
-    One writer at a time: while another process writes to the index this stops with a message
-    naming it (exit 1), or with --wait waits for it.
+    One writer at a time in an index directory: while another process writes to it this stops with a
+    message naming it (exit 1), or with --wait waits for it. A database takes several writers at once.
     """
-    from rag.index import Index
-
-    directory = _index_dir(index)
-    idx = Index.open(
-        directory,
+    idx = _open_index(
+        index,
+        database_url,
         model=_model(model),
         create=True,
         segment_tokens=segment_tokens,
@@ -165,12 +167,12 @@ def documents(
     limit: Annotated[int, typer.Option("--limit", min=1, help="Documents to show.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON list.")] = False,
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """List the indexed documents: id, date, title, turns and passages."""
-    from rag.documents import document_to_dict, list_documents
-    from rag.index import Index
+    from rag.documents import list_documents
 
-    idx = Index.open(_index_dir(index))
+    idx = _open_index(index, database_url)
     docs, total = list_documents(
         idx,
         offset=offset,
@@ -180,7 +182,7 @@ def documents(
         speakers=speaker or (),
     )
     if as_json:
-        print(json.dumps([document_to_dict(d) for d in docs], ensure_ascii=False, indent=2))
+        print(json.dumps([dataclasses.asdict(d) for d in docs], ensure_ascii=False, indent=2))
         return
     table = Table("id", "date", "title", "turns", "passages")
     for doc in docs:
@@ -194,13 +196,13 @@ def documents(
 def delete(
     doc_id: Annotated[str, typer.Argument(metavar="ID", help="The document's id (see rag documents).")],
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     wait: WaitOption = False,
 ) -> None:
     """Remove a document and its passages from the index."""
     from rag.documents import delete_document
-    from rag.index import Index
 
-    idx = Index.open(_index_dir(index), rebuild_after=_settings().rebuild_after)
+    idx = _open_index(index, database_url, rebuild_after=_settings().rebuild_after)
     with idx.collection.exclusive(wait):
         delete_document(idx, doc_id)
     out.print(f"deleted {doc_id}", highlight=False)
@@ -208,11 +210,9 @@ def delete(
 
 @app.command()
 @translate_errors
-def stats(index: IndexOption = None) -> None:
-    """Counts and settings of an index."""
-    from rag.index import Index
-
-    idx = Index.open(_index_dir(index))
+def stats(index: IndexOption = None, database_url: DatabaseUrlOption = None) -> None:
+    """Counts and settings of an index (a database's URL shown with its password masked)."""
+    idx = _open_index(index, database_url)
     table = Table(show_header=False)
     for key, value in idx.stats().items():
         table.add_row(key, str(value))
@@ -223,15 +223,16 @@ def stats(index: IndexOption = None) -> None:
 @translate_errors
 def check(
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Verify an index: manifest, model and dimension, files, and that store, vectors and BM25 agree.
 
     Exit status 1 when anything is wrong; each problem says what `rag repair` would do about it.
     """
-    from rag.storage.embedded import check as check_collection
+    from rag.index import check_collection
 
-    report = check_collection(_index_dir(index))
+    report = check_collection(_index_dir(index), database=_settings().database(database_url))
     if as_json:
         print(json.dumps({"ok": report.ok, "facts": report.facts, "problems": report.problems}, indent=2))
     else:
@@ -244,6 +245,7 @@ def check(
 @translate_errors
 def repair(
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     model: Annotated[
         str | None,
         typer.Option("--model", help="The index's model, to write a new manifest when it is missing or unreadable."),
@@ -254,9 +256,9 @@ def repair(
     Documents that are not whole in the store are removed (ingest them again); nothing is re-embedded.
     Exit status 1 when problems remain.
     """
-    from rag.storage.embedded import repair as repair_collection
+    from rag.index import repair_collection
 
-    report = repair_collection(_index_dir(index), model=model)
+    report = repair_collection(_index_dir(index), database=_settings().database(database_url), model=model)
     for action in report.actions:
         out.print(f"repaired: {action}", highlight=False, soft_wrap=True)
     if report.check is not None:
@@ -279,6 +281,6 @@ def _print_check(report) -> None:
     for problem in report.problems:
         out.print(f"[red]problem:[/red] {problem}", highlight=False, soft_wrap=True)
     if report.ok:
-        out.print("ok: manifest, model, store and base files agree", highlight=False)
+        out.print(f"ok: {facts.get('checked', 'manifest, model, store and base files agree')}", highlight=False)
     else:
         out.print(f"{len(report.problems)} problems", highlight=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -10,11 +11,15 @@ import typer
 from rich.table import Table
 
 from rag.cli.common import (
+    DatabaseUrlOption,
     IndexOption,
+    KOption,
     ModelOption,
-    _index_dir,
+    ModeOption,
+    _check_k,
     _iso_date,
     _model,
+    _open_index,
     app,
     err,
     out,
@@ -27,18 +32,18 @@ from rag.cli.indexing import ingest
 @translate_errors
 def search(
     query: Annotated[str, typer.Argument(help="The question.")],
-    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Number of results.")] = 5,
+    k: KOption = 5,
     speaker: Annotated[list[str] | None, typer.Option("--speaker", help="Only this speaker (repeatable).")] = None,
     document: Annotated[str | None, typer.Option("--document", help="Only this document id.")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="Earliest date, YYYY-MM-DD.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Latest date, YYYY-MM-DD.")] = None,
-    mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or lexical.")] = "hybrid",
+    mode: ModeOption = "hybrid",
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON object.")] = False,
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     model: ModelOption = None,
 ) -> None:
     """Answer a question with the best matching passages and who said them."""
-    from rag.index import Index
     from rag.models import Filters
     from rag.search import search as run_search
 
@@ -48,8 +53,8 @@ def search(
         date_from=_iso_date(date_from, "--from"),
         date_to=_iso_date(date_to, "--to"),
     )
-    idx = Index.open(_index_dir(index), model=_model(model))
-    result = run_search(idx, query, k=k, filters=filters, mode=mode)
+    idx = _open_index(index, database_url, model=_model(model))
+    result = run_search(idx, query, k=_check_k(k), filters=filters, mode=mode)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -77,24 +82,24 @@ def context(
         list[str] | None,
         typer.Option("--history", help="An earlier question of the conversation (repeatable, oldest first)."),
     ] = None,
-    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Search results to draw quotes from.")] = 8,
+    k: KOption = 8,
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Token budget of the context.")] = 1000,
     speaker: Annotated[list[str] | None, typer.Option("--speaker", help="Only this speaker (repeatable).")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="Earliest date, YYYY-MM-DD.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Latest date, YYYY-MM-DD.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON object.")] = False,
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Build a chat model's context: numbered quotes, who said them, where and when, within a token budget."""
     from rag.context import build_context
-    from rag.index import Index
     from rag.models import Filters
 
     filters = Filters(
         speakers=tuple(speaker or ()), date_from=_iso_date(date_from, "--from"), date_to=_iso_date(date_to, "--to")
     )
-    idx = Index.open(_index_dir(index))
-    result = build_context(idx, question, k=k, max_tokens=max_tokens, filters=filters, history=history or ())
+    idx = _open_index(index, database_url)
+    result = build_context(idx, question, k=_check_k(k), max_tokens=max_tokens, filters=filters, history=history or ())
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -115,22 +120,21 @@ def speakers(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """List the speaker directory (canonical names, their spellings, passages); rename or merge."""
-    from rag.index import Index
-
-    idx = Index.open(_index_dir(index))
+    idx = _open_index(index, database_url)
     if merge:
         idx.merge_speakers([merge[0]], merge[1])
     if rename:
         idx.rename_speaker(*rename)
     people = idx.people()
     if as_json:
-        print(json.dumps(people, ensure_ascii=False, indent=2))
+        print(json.dumps([dataclasses.asdict(p) for p in people], ensure_ascii=False, indent=2))
         return
     table = Table("speaker", "passages", "written as")
     for person in people:
-        table.add_row(person["name"], str(person["passages"]), "; ".join(a["name"] for a in person["aliases"]))
+        table.add_row(person.name, str(person.passages), "; ".join(a.name for a in person.aliases))
     out.print(table)
 
 
@@ -141,22 +145,21 @@ def evaluate(
     transcripts: Annotated[
         list[Path] | None, typer.Option("--transcripts", help="Index these first (files or folders); repeatable.")
     ] = None,
-    mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or lexical.")] = "hybrid",
-    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Results per question.")] = 10,
+    mode: ModeOption = "hybrid",
+    k: KOption = 10,
     results: Annotated[Path | None, typer.Option("--results", help="Write the results file here (JSON lines).")] = None,
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     model: ModelOption = None,
 ) -> None:
     """Score retrieval on annotated questions: Hit@1, Hit@5, MRR@10, nDCG@10, speaker accuracy."""
     from rag import evaluation
-    from rag.index import Index
 
     asked = evaluation.load_queries(queries)
-    directory = _index_dir(index)
     if transcripts:
-        ingest(transcripts, index=directory, model=model, fmt=None, wait=True)
-    idx = Index.open(directory, model=_model(model))
-    found = evaluation.run(idx, asked, mode=mode, k=k)
+        ingest(transcripts, index=index, database_url=database_url, model=model, fmt=None, wait=True)
+    idx = _open_index(index, database_url, model=_model(model))
+    found = evaluation.run(idx, asked, mode=mode, k=_check_k(k))
     if results:
         results.write_text(
             "".join(json.dumps({"qid": q, "results": r}, ensure_ascii=False) + "\n" for q, r in found.items())

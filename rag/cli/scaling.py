@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rag.cli.common import IndexOption, _index_dir, _settings, app, err, out, translate_errors
+from rag.cli.common import DatabaseUrlOption, IndexOption, _open_index, _settings, app, err, out, translate_errors
 from rag.errors import RagError
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ def reindex(
         str | None, typer.Option("--model", help="The model to re-embed with (name or local path).")
     ] = None,
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     ray: RayOption = None,
     ray_gpus: RayGpusOption = None,
     abandon: Annotated[
@@ -88,11 +89,10 @@ def reindex(
     segments stay as they are. A run that stops is resumed by running it again.
     """
     from rag.embedding import Embedder
-    from rag.index import Index
     from rag.reindex import ROUND_DOCUMENTS
     from rag.reindex import reindex as run
 
-    idx = Index.open(_index_dir(index), rebuild_after=_settings().rebuild_after)
+    idx = _open_index(index, database_url, rebuild_after=_settings().rebuild_after)
     if abandon:
         idx.collection.abandon_reindex()
         out.print(f"dropped what a reindex had staged; searches use {idx.manifest.model} as before", highlight=False)

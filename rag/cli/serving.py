@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from rag.cli.common import (
+    DatabaseUrlOption,
     IndexOption,
     ModelOption,
     _index_dir,
@@ -27,13 +28,15 @@ from rag.errors import RagError
 @translate_errors
 def serve(
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port to listen on.")] = None,
     build_from: Annotated[
         Path | None,
         typer.Option(
             "--build-from",
-            help="Transcripts to build the index from when it is missing (default: RAG_EXAMPLES_DIR or ./examples).",
+            help="Transcripts to build the index from when it is missing (default: RAG_EXAMPLES_DIR or ./examples);"
+            " with a database, transcripts to ingest first (none unless given).",
         ),
     ] = None,
     workers: Annotated[
@@ -63,10 +66,11 @@ def serve(
 ) -> None:
     """Serve the HTTP API; builds the index from the example transcripts first if there is none.
 
-    With --ray (or --replicas) the same service runs as N replicas on a Ray cluster behind Ray Serve's proxy.
+    With a database (--database-url, RAG_DATABASE_URL) any number of servers may serve one collection; with
+    --ray (or --replicas) the same service runs as N replicas on a Ray cluster behind Ray Serve's proxy.
     """
     if ray or replicas or min_replicas or max_replicas:
-        _serve_on_ray(ray, replicas, min_replicas, max_replicas, host, port)
+        _serve_on_ray(database_url, ray, replicas, min_replicas, max_replicas, host, port)
         return
     from rag.threads import configure_serving
 
@@ -75,17 +79,25 @@ def serve(
     from rag.storage.embedded.collection import MANIFEST
 
     settings = _settings()
-    directory = _index_dir(index)
-    source = build_from or settings.examples_dir
-    if not (directory / MANIFEST).exists():
-        if not source.exists():
-            err.print(f"[red]error:[/red] no index at {directory} and no transcripts at {source} to build one")
-            raise typer.Exit(1)
-        err.print(f"no index at {directory}: building it from {source}")
-        ingest([source], index=directory, model=None, fmt=None, wait=True)
+    database = settings.database(database_url)
+    if database is not None:
+        # a shared database is never filled with examples behind its owner's back: only what is named
+        if build_from is not None:
+            ingest([build_from], index=None, database_url=database_url, model=None, fmt=None, wait=True)
+        settings = settings.model_copy(update={"database_url": database.url})
+    else:
+        directory = _index_dir(index)
+        source = build_from or settings.examples_dir
+        if not (directory / MANIFEST).exists():
+            if not source.exists():
+                err.print(f"[red]error:[/red] no index at {directory} and no transcripts at {source} to build one")
+                raise typer.Exit(1)
+            err.print(f"no index at {directory}: building it from {source}")
+            ingest([source], index=directory, model=None, fmt=None, wait=True)
+        settings = settings.model_copy(update={"index_dir": directory})
     # the service logs each request itself, as JSON with its request id
     serve_workers(
-        settings.model_copy(update={"index_dir": directory}),
+        settings,
         host or settings.host,
         port or settings.port,
         workers or settings.workers or os.cpu_count() or 1,
@@ -94,12 +106,21 @@ def serve(
 
 
 def _serve_on_ray(
-    ray: str | None, replicas: int | None, low: int | None, high: int | None, host: str | None, port: int | None
+    database_url: str | None,
+    ray: str | None,
+    replicas: int | None,
+    low: int | None,
+    high: int | None,
+    host: str | None,
+    port: int | None,
 ) -> None:
     from rag.cluster import connect
     from rag.cluster.serve import Replicas, check_shared, serve_on_ray
 
     settings = _settings()
+    database = settings.database(database_url)
+    if database is not None:
+        settings = settings.model_copy(update={"database_url": database.url})  # the replicas' own settings
     check_shared(settings)  # before joining anything: the replicas need a database they all reach
     address = ray_address(ray)
     if not address:
@@ -132,6 +153,7 @@ def _uvicorn_log_config(level: str) -> dict:
 @translate_errors
 def mcp(
     index: IndexOption = None,
+    database_url: DatabaseUrlOption = None,
     model: ModelOption = None,
     http: Annotated[
         bool, typer.Option("--http", help="Serve streamable HTTP at http://HOST:PORT/mcp, not stdio.")
@@ -144,5 +166,11 @@ def mcp(
 
     # stdout is the protocol's channel under stdio: nothing else may be printed there
     serve_mcp(
-        _index_dir(index), model=_model(model), transport="streamable-http" if http else "stdio", host=host, port=port
+        _index_dir(index),
+        model=_model(model),
+        database=_settings().database(database_url),
+        max_k=_settings().max_k,
+        transport="streamable-http" if http else "stdio",
+        host=host,
+        port=port,
     )

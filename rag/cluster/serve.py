@@ -48,7 +48,7 @@ class Replicas:
 
 def check_shared(settings: Settings) -> None:
     """Replicas on several machines need one collection they all reach: a database, not a directory."""
-    if getattr(settings, "database_url", None) is None:
+    if settings.database_url is None:
         raise RagError(
             "rag serve --ray needs the collection in PostgreSQL (--database-url or RAG_DATABASE_URL): replicas of"
             " an index directory on several machines would each hold their own copy and drift apart",

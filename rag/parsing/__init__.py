@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rag.errors import ParseError
-from rag.models import Transcript
+from rag.models import FORMATS, Format, Transcript
 from rag.parsing.diarized import is_diarized, parse_diarized
 from rag.parsing.html import parse_html
 from rag.parsing.jsonfmt import load_json, parse_json, transcript_from_dict, transcript_to_dict
@@ -16,7 +16,7 @@ from rag.parsing.srt import parse_srt
 from rag.parsing.timecodes import TIME_CODE
 from rag.parsing.vtt import parse_vtt
 
-PARSERS: dict[str, Callable[[str, str], Transcript]] = {
+PARSERS: dict[Format, Callable[[str, str], Transcript]] = {  # one for each of rag.models.FORMATS
     "text": parse_text,
     "json": parse_json,
     "diarized": parse_diarized,
@@ -90,8 +90,8 @@ def parse_bytes(data: bytes, source: str, fmt: str | None = None) -> Transcript:
     """Parse a transcript held in memory; `source` names it in errors."""
     text = decode(data, source)
     fmt = fmt or detect_format(source, text)
-    if fmt not in PARSERS:
-        raise ParseError(source, f"unknown format {fmt!r}; known: {', '.join(sorted(PARSERS))}")
+    if fmt not in FORMATS:
+        raise ParseError(source, f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise ParseError(source, "binary data, not a transcript", line=line)

@@ -67,5 +67,26 @@ class Manifest:
             )
 
 
+def model_problems(manifest: Manifest) -> list[str]:
+    """What is wrong with the manifest's model here: not found offline, or making vectors of another dimension."""
+    from pathlib import Path
+
+    from rag.embedding import model_dimension, resolve_model
+    from rag.errors import RagError
+
+    try:
+        location = Path(resolve_model(manifest.model))
+    except RagError as exc:
+        return [f"model {manifest.model!r}: {exc.message}"]
+    if not location.exists():
+        return [f"model {manifest.model!r} is neither installed nor a local path"]
+    dimension = model_dimension(location)
+    if dimension is not None and dimension != manifest.dimension:
+        return [
+            f"model {manifest.model!r} makes vectors of dimension {dimension}, the manifest says {manifest.dimension}"
+        ]
+    return []
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

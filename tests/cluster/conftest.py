@@ -34,11 +34,21 @@ def ray_cluster():
 
 
 @pytest.fixture(scope="session")
-def local_index(tmp_path_factory, embedder) -> Index:
-    """The examples ingested here, without Ray, into an index directory: what a Ray ingest must equal."""
-    index = Index.open(tmp_path_factory.mktemp("local-index") / "index", create=True, embedder=embedder)
+def local_index(new_place, embedder) -> Index:
+    """The examples ingested here, without Ray, in the session's backend: what a Ray ingest must equal."""
+    index = new_place("local-index").open(create=True, embedder=embedder)
     assert not ingest_paths(index, [EXAMPLES]).failures
     return index
+
+
+@pytest.fixture(scope="session")
+def local_directory(tmp_path_factory, embedder) -> Path:
+    """The examples ingested here into an index directory (tests copy it before they change it)."""
+    directory = tmp_path_factory.mktemp("local-directory") / "index"
+    index = Index.open(directory, create=True, embedder=embedder)
+    assert not ingest_paths(index, [EXAMPLES]).failures
+    index.close()
+    return directory
 
 
 @pytest.fixture

@@ -28,9 +28,10 @@ QUESTIONS = [
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def ray_index(ray_cluster, tmp_path_factory, embedder) -> Index:
-    index = Index.open(tmp_path_factory.mktemp("ray-index") / "index", create=True, embedder=embedder)
+@pytest.fixture(scope="session")
+def ray_index(ray_cluster, new_place, embedder) -> Index:
+    """The examples ingested on Ray, in the session's backend (an index directory, or a PostgreSQL database)."""
+    index = new_place("ray-index").open(create=True, embedder=embedder)
     report = ingest_paths_on_ray(index, [EXAMPLES], placement=Placement.on(ray_cluster, None, 1))
     assert (report.documents, report.failures) == (4, [])
     return index
@@ -76,6 +77,7 @@ def test_rag_ingest_with_ray_reports_the_documents_and_the_file_it_skipped(ray_c
 
 
 def test_a_ray_worker_killed_mid_run_loses_and_duplicates_nothing(ray_cluster, many_transcripts, tmp_path, embedder):
+    # an index directory: rag check looks at its files as well as its rows
     index = Index.open(tmp_path / "index", create=True, embedder=embedder)
     killed: list[int | None] = []
 

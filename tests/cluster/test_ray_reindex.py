@@ -30,9 +30,9 @@ def new_embedder() -> Embedder:
 
 
 @pytest.fixture
-def index(local_index, tmp_path, embedder):
+def index(local_directory, tmp_path, embedder):
     directory = tmp_path / "index"
-    shutil.copytree(local_index.collection.directory, directory)
+    shutil.copytree(local_directory, directory)
     opened = Index.open(directory, embedder=embedder)
     yield opened
     opened.close()

@@ -1,9 +1,9 @@
-"""rag serve on Ray Serve: replicas of the same API answer, and a write through one is found by the next search."""
+"""rag serve on Ray Serve: replicas of the same API over one PostgreSQL collection answer, and a write through
+one is found by the next search, whichever replica answers it."""
 
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
 import time
 
@@ -11,9 +11,11 @@ import httpx
 import pytest
 
 from rag.config import Settings
-from tests.conftest import SEED
+from rag.index import Index
+from rag.ingest import ingest_paths
+from tests.conftest import EXAMPLES, SEED
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.postgres]
 
 
 def free_port() -> int:
@@ -23,26 +25,29 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def served(ray_cluster, local_index, tmp_path):
-    """Two replicas behind Ray Serve's proxy on 127.0.0.1, over a copy of the examples collection."""
+def served(ray_cluster, pg_server, embedder):
+    """Two replicas behind Ray Serve's proxy on 127.0.0.1, over the examples in a PostgreSQL database."""
     from ray import serve
 
     from rag.cluster.serve import APP_NAME, Replicas, deployment
 
-    directory = tmp_path / "index"
-    shutil.copytree(local_index.collection.directory, directory)
+    url = pg_server.new_database()
+    settings = Settings(database_url=url)
+    index = Index.open(database=settings.database(), create=True, embedder=embedder)
+    assert not ingest_paths(index, [EXAMPLES]).failures
+    index.close()
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(deployment(Settings(index_dir=directory), Replicas(2)), name=APP_NAME, route_prefix="/")
-    url = f"http://127.0.0.1:{port}"
+    serve.run(deployment(settings, Replicas(2)), name=APP_NAME, route_prefix="/")
+    address = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/ready", timeout=10).status_code == 200:
+            if httpx.get(f"{address}/ready", timeout=10).status_code == 200:
                 break
         time.sleep(0.5)
     try:
-        yield url, serve
+        yield address, serve
     finally:
         serve.shutdown()
 

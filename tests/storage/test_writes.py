@@ -36,8 +36,7 @@ def briefing(n: int, edition: int = 0) -> Transcript:
             Turn(
                 f"Minister {n % 4}",
                 f"On {topic}, we will spend more in district {n}. The plan, edition {edition}, starts in spring"
-                f" and covers {TOPICS[(n + 3) % len(TOPICS)]} as well."
-                + "".join(f" Annex{n}x{i}." for i in range(n)),
+                f" and covers {TOPICS[(n + 3) % len(TOPICS)]} as well." + "".join(f" Annex{n}x{i}." for i in range(n)),
                 "answer",
             ),
         ),

@@ -12,7 +12,9 @@ from starlette.staticfiles import StaticFiles
 
 from bench.browser import CHROMIUM, chromium
 from rag.config import Settings
-from tests.conftest import LiveServer
+from rag.index import Index
+from rag.ingest import ingest_paths
+from tests.conftest import EXAMPLES, LiveServer
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -47,8 +49,10 @@ RECORDED = {
 FILLERS = 23  # with the two above: more than one page of the transcripts list (20 a page)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    # package-scoped: Playwright's driver holds an event loop in this thread while it runs, which the
+    # other packages' tests that run their own (the MCP client) must not find
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium)")
     with chromium() as launched:
@@ -131,11 +135,19 @@ def web_server(tmp_path_factory, embedder, media_server) -> Iterator[LiveServer]
         yield server
 
 
-@pytest.fixture(scope="session")
-def locked_server(examples_index) -> Iterator[LiveServer]:
+@pytest.fixture(scope="package")
+def pages_index(tmp_path_factory, embedder) -> Index:
+    """The examples in an index of their own: the pages are the same whatever the backend."""
+    index = Index.open(tmp_path_factory.mktemp("pages") / "index", create=True, embedder=embedder)
+    ingest_paths(index, [EXAMPLES])
+    return index
+
+
+@pytest.fixture(scope="package")
+def locked_server(pages_index) -> Iterator[LiveServer]:
     """The examples behind a key: reads need one too."""
-    settings = Settings(index_dir=examples_index.collection.directory, api_keys=KEY, protect_reads=True)
-    with LiveServer(settings, embedder=examples_index.embedder) as server:
+    settings = Settings(index_dir=pages_index.collection.directory, api_keys=KEY, protect_reads=True)
+    with LiveServer(settings, embedder=pages_index.embedder) as server:
         yield server
 
 

@@ -34,8 +34,8 @@ def test_the_transcripts_list_before_anything_is_indexed_says_so(tab, no_index):
     expect(tab.page.locator("#notice")).to_contain_text("No transcripts yet")
 
 
-def test_when_the_service_stops_answering_a_search_says_it_cannot_be_reached(tab, examples_index):
-    server = LiveServer(Settings(index_dir=examples_index.collection.directory), embedder=examples_index.embedder)
+def test_when_the_service_stops_answering_a_search_says_it_cannot_be_reached(tab, pages_index):
+    server = LiveServer(Settings(index_dir=pages_index.collection.directory), embedder=pages_index.embedder)
     with server:
         tab.page.goto(server.url + "/")
         expect(tab.page.locator("#notice")).to_contain_text("Who said what")

@@ -18,7 +18,7 @@ from rag.storage.embedded.durable import write_json_atomic
 from rag.storage.embedded.locking import writer_lock
 from rag.storage.embedded.searchable import BASE_PREFIX, Base
 from rag.storage.interface import CheckReport, RepairReport
-from rag.storage.manifest import Manifest, now
+from rag.storage.manifest import Manifest, model_problems, now
 
 DEFAULT_WAIT_S = 30.0  # how long check and repair wait for a running writer to finish
 
@@ -46,7 +46,7 @@ def _check_unlocked(directory: Path) -> CheckReport:
         if not _check_store(db, manifest, report) or manifest is None:
             return report
         _check_identity(db, manifest, report)
-        _check_model(manifest, report)
+        report.problems += model_problems(manifest)
         state = st.state(db)
         _check_base(directory, db, state, manifest, report)
         base = state.base
@@ -105,23 +105,6 @@ def _check_identity(db: sqlite3.Connection, manifest: Manifest, report: CheckRep
         )
     if staged is not None:
         report.facts["reindex_staged"] = {"model": staged.model, "documents": staged_documents}
-
-
-def _check_model(manifest: Manifest, report: CheckReport) -> None:
-    """The manifest's model can be found offline, and its vectors have the manifest's dimension."""
-    try:
-        location = Path(resolve_model(manifest.model))
-    except RagError as exc:
-        report.problems.append(f"model {manifest.model!r}: {exc.message}")
-        return
-    if not location.exists():
-        report.problems.append(f"model {manifest.model!r} is neither installed nor a local path")
-        return
-    dimension = model_dimension(location)
-    if dimension is not None and dimension != manifest.dimension:
-        report.problems.append(
-            f"model {manifest.model!r} makes vectors of dimension {dimension}, the manifest says {manifest.dimension}"
-        )
 
 
 def _check_base(directory: Path, db: sqlite3.Connection, state: st.State, manifest: Manifest, report: CheckReport):
