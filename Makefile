@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+RAY_STAMP := $(VENV)/.installed-ray
 
-.PHONY: serve test lint setup screenshots
+.PHONY: serve test test-ray lint setup screenshots
 
 serve: $(STAMP)  ## serve the default index, building it from examples/ when missing
 	$(VENV)/bin/rag serve
@@ -16,6 +17,10 @@ test: $(STAMP)  ## run the test suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 	$(VENV)/bin/pytest -q --server-workers 2 $(HTTP_TESTS)
+
+# the tests marked ray (left out of `make test`): a local Ray cluster of 2 CPUs started by the fixtures
+test-ray: $(RAY_STAMP)  ## ingest, reindex and serve on Ray
+	$(VENV)/bin/pytest -q -m ray
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -31,3 +36,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet torch==2.13.0
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(RAY_STAMP): $(STAMP)
+	$(VENV)/bin/pip install --quiet -e '.[dev,ray]'
+	touch $(RAY_STAMP)

@@ -109,6 +109,28 @@ class Settings(BaseSettings):
             statement_timeout_s=self.database_statement_timeout_s,
         )
 
+    ray_address: str | None = Field(
+        None,
+        description="Ray cluster that rag ingest, rag reindex and rag serve --replicas use (needs the ray extra):"
+        " `auto` (the cluster this machine belongs to), `local` (a Ray started inside the command, for one"
+        " machine) or the head's address (host:6379, or ray://host:10001 for Ray Client); unset: no Ray.",
+    )
+    ray_gpus: int | None = Field(
+        None,
+        ge=0,
+        description="GPUs that embed on the Ray cluster, one model each; unset: every GPU it has; 0: CPUs only.",
+    )
+    ray_actor_cpus: int = Field(
+        1,
+        ge=1,
+        description="CPUs (and threads) each embedding actor takes when embedding on CPUs; one model per actor.",
+    )
+
+    @field_validator("ray_address", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

@@ -98,8 +98,10 @@ class Embedder:
         batch_size: int = 16,
         backend: str | None = None,
         passage_backend: str | None = None,
+        device: str = "cpu",
     ):
         self.name = name
+        self.device = device  # where torch runs ("cuda" on a GPU worker of a Ray cluster; ONNX runs on CPUs)
         self.batch_size = batch_size
         self.backend = backend or _setting("RAG_EMBED_BACKEND", "onnx", QUERY_BACKENDS)
         self.passage_backend = passage_backend or _setting("RAG_PASSAGE_BACKEND", "onnx", PASSAGE_BACKENDS)
@@ -114,7 +116,7 @@ class Embedder:
         self._torch = None
         self._onnx: dict[tuple[bool, int], object] = {}
         self._query = None  # the batcher, made on first question
-        if not self._onnx_possible():
+        if not self._onnx_possible() or device != "cpu":
             self.backend = "torch" if self.backend.startswith("onnx") else self.backend
             self.passage_backend = "torch" if self.passage_backend == "onnx" else self.passage_backend
         # the first backend needed now gives the dimension and the token limit
@@ -154,7 +156,7 @@ class Embedder:
         """The sentence-transformers model (torch), loaded on first use."""
         with self._lock:
             if self._torch is None:
-                self._torch = _load_torch_model(self.name, self.location)
+                self._torch = _load_torch_model(self.name, self.location, self.device)
             return self._torch
 
     @property
@@ -246,16 +248,16 @@ class Embedder:
             )
         vectors = vectors.float()
         vectors = vectors / vectors.norm(dim=1, keepdim=True).clamp(min=1e-12)
-        return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
+        return np.ascontiguousarray(vectors.cpu().numpy(), dtype=np.float32)
 
 
-def _load_torch_model(name: str, location: str):
+def _load_torch_model(name: str, location: str, device: str = "cpu"):
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     try:
-        return SentenceTransformer(location, device="cpu")
+        return SentenceTransformer(location, device=device)
     except (OSError, ValueError) as exc:
         raise RagError(
             f"cannot load model {name!r} (no network here: give a local path or the default): {exc}",

@@ -42,6 +42,10 @@ class IndexMismatchError(RagError):
     """The index was built differently (another model, format version) from what is asked."""
 
 
+class ModelChangedError(IndexMismatchError):
+    """Vectors were made by a model the collection no longer uses (a reindex switched since): embed again."""
+
+
 class NotFoundError(RagError):
     """A document or speaker that does not exist was named."""
 

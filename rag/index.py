@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rag.config import DEFAULT_MODEL
 from rag.embedding import Embedder
-from rag.errors import IndexMismatchError, NoIndexError, NotFoundError
+from rag.errors import IndexMismatchError, ModelChangedError, NoIndexError, NotFoundError
 from rag.models import NARRATOR, Person, PreparedDocument, SpeakerAlias
 from rag.speaker_directory import Directory, build_directory
 from rag.storage import CheckReport, Collection, Manifest, Reader, RepairReport
@@ -17,6 +18,8 @@ from rag.storage.embedded.collection import REBUILD_AFTER
 from rag.storage.manifest import DEFAULT_OVERLAP_TOKENS, DEFAULT_SEGMENT_TOKENS
 from rag.storage.postgres import DatabaseOptions
 
+MODEL_CHANGES = 2  # a write embedded again this often when reindexes keep switching models under it
+
 
 class Index:
     """Open with Index.open(); searches run concurrently, writes one at a time."""
@@ -24,6 +27,8 @@ class Index:
     def __init__(self, collection: Collection, embedder: Embedder | None = None):
         self.collection = collection
         self._embedder = embedder
+        self._previous: Embedder | None = None  # the model before a reindex's switch, for readers still on it
+        self._embedder_lock = threading.Lock()
         self._directory: tuple[int, Directory] | None = None
         self._directory_lock = threading.Lock()
 
@@ -90,10 +95,28 @@ class Index:
 
     @property
     def embedder(self) -> Embedder:
-        """The collection's model, loaded on first use (reading stats needs none)."""
-        if self._embedder is None:
-            self._embedder = Embedder(self.manifest.model)
-        return self._embedder
+        """The collection's model, loaded on first use (reading stats needs none); after a reindex's switch,
+        the new model, loaded once."""
+        return self._embedder_of(self.manifest.model)
+
+    def embedder_for(self, reader: Reader) -> Embedder:
+        """The model the reader's vectors were made with: a question is embedded by it, never by another."""
+        return self._embedder_of(reader.manifest.model)
+
+    def _embedder_of(self, model: str) -> Embedder:
+        for embedder in (self._embedder, self._previous):
+            if embedder is not None and embedder.name == model:
+                return embedder
+        with self._embedder_lock:
+            for embedder in (self._embedder, self._previous):
+                if embedder is not None and embedder.name == model:
+                    return embedder
+            loaded = Embedder(model)
+            if self._embedder is None or model == self.manifest.model:
+                self._previous, self._embedder = self._embedder, loaded
+            else:  # a reader from before a switch this process never saw
+                self._previous = loaded
+            return loaded
 
     @property
     def model_loaded(self) -> bool:
@@ -114,7 +137,25 @@ class Index:
     # ------------------------------------------------------------------ writes
 
     def apply(self, add: Sequence[PreparedDocument] = (), delete: Sequence[str] = ()) -> None:
-        """Add (replacing same ids) and delete documents; a reader sees each document whole or not at all."""
+        """Add (replacing same ids) and delete documents; a reader sees each document whole or not at all.
+
+        Documents embedded by a model the collection no longer has (a reindex switched meanwhile) are
+        embedded again by the new one and written.
+        """
+        for _ in range(MODEL_CHANGES):
+            try:
+                self.collection.apply(add=add, delete=delete)
+                return
+            except ModelChangedError:
+                with self.reading():
+                    pass  # the collection notices its new model
+                embedder = self.embedder
+                add = [
+                    dataclasses.replace(
+                        doc, vectors=embedder.encode_passages([s.text for s in doc.segments]), model=embedder.name
+                    )
+                    for doc in add
+                ]
         self.collection.apply(add=add, delete=delete)
 
     def delete(self, doc_id: str) -> None:

@@ -90,7 +90,9 @@ def prepare(index: Index, transcript: Transcript, doc_id: str) -> PreparedDocume
         media_url=transcript.media_url,
     )
     empty = np.zeros((len(segments), embedder.dimension), dtype=np.float32)
-    return PreparedDocument(doc, content_hash(transcript, index), transcript, passages, segments, empty)
+    return PreparedDocument(
+        doc, content_hash(transcript, index), transcript, passages, segments, empty, model=embedder.name
+    )
 
 
 def embed_all(index: Index, docs: list[PreparedDocument], progress: Callable[[int], None] | None = None) -> None:

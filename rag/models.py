@@ -216,3 +216,4 @@ class PreparedDocument:
     passages: list[Passage]
     segments: list[Segment]
     vectors: np.ndarray  # one row per segment
+    model: str | None = None  # the model the vectors are of (a collection refuses others); None: not said

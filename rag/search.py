@@ -82,12 +82,14 @@ def search(
     if offset < 0:
         raise InvalidInputError("offset must not be negative", field="offset")
     filters = filters or Filters()
-    embedder = index.embedder if mode != "lexical" else None  # loaded before the clock starts
+    if mode != "lexical":
+        index.embedder  # noqa: B018 - loaded before the clock starts
     started = time.perf_counter()
-    query_vector = embedder.encode_query(query) if embedder else None
     wanted = k + offset
     included: tuple[str, ...] = ()
     with index.reading() as reader:
+        # embedded by the model of this snapshot's vectors (a reindex may switch models between two reads)
+        query_vector = index.embedder_for(reader).encode_query(query) if mode != "lexical" else None
         speakers = index.directory_of(reader)
         named: list[tuple[tuple[str, ...], float]] = []
         if filters.speakers:

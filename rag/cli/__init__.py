@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from rag.cli import database, indexing, querying, serving  # noqa: F401 - importing registers the commands
+from rag.cli import database, indexing, querying, scaling, serving  # noqa: F401 - importing registers the commands
 from rag.cli.common import app
 
 __all__ = ["app", "main"]

@@ -27,6 +27,7 @@ from rag.cli.common import (
     out,
     translate_errors,
 )
+from rag.cli.scaling import RayGpusOption, RayOption, placement, ray_address
 
 
 @app.command()
@@ -56,6 +57,8 @@ def ingest(
             " chosen on the QMSum dev meetings); an existing index keeps its own.",
         ),
     ] = None,
+    ray: RayOption = None,
+    ray_gpus: RayGpusOption = None,
 ) -> None:
     """Parse, chunk, embed and index transcripts; a file that fails is reported and skipped.
 
@@ -70,12 +73,21 @@ def ingest(
         segment_tokens=segment_tokens,
         rebuild_after=_settings().rebuild_after,
     )
+    address = ray_address(ray)
+    where = placement(address, ray_gpus) if address else None
     with idx.collection.exclusive(wait):
-        _ingest(paths, idx, fmt, batch)
+        _ingest(paths, idx, fmt, batch, where)
 
 
-def _ingest(paths: list[Path], idx, fmt: str | None, batch: int | None) -> None:
+def _ingest(paths: list[Path], idx, fmt: str | None, batch: int | None, where=None) -> None:
     from rag.ingest import find_transcripts, ingest_paths
+
+    if where is not None:  # parsing, chunking and embedding on the Ray cluster, written here
+        from functools import partial
+
+        from rag.cluster.ingest import ingest_paths_on_ray
+
+        ingest_paths = partial(ingest_paths_on_ray, placement=where)
 
     files, _ = find_transcripts(paths)
     with Progress(

@@ -20,6 +20,8 @@ from rag.cli.common import (
     translate_errors,
 )
 from rag.cli.indexing import ingest
+from rag.cli.scaling import RayOption, ray_address
+from rag.errors import RagError
 
 
 @app.command()
@@ -45,11 +47,31 @@ def serve(
             help="Worker processes answering requests (default: RAG_WORKERS, else the number of cores).",
         ),
     ] = None,
+    ray: RayOption = None,
+    replicas: Annotated[
+        int | None,
+        typer.Option(
+            "--replicas",
+            min=1,
+            help="Serve from this many replicas on a Ray cluster (Ray Serve; --ray or RAG_RAY_ADDRESS), each"
+            " reading the PostgreSQL collection (default with --ray: 2).",
+        ),
+    ] = None,
+    min_replicas: Annotated[
+        int | None, typer.Option("--min-replicas", min=1, help="With --ray: autoscale between this ...")
+    ] = None,
+    max_replicas: Annotated[
+        int | None, typer.Option("--max-replicas", min=1, help="... and this many replicas, by load.")
+    ] = None,
 ) -> None:
     """Serve the HTTP API; builds the index from the example transcripts first if there is none.
 
-    With a database (--database-url, RAG_DATABASE_URL) any number of servers may serve one collection.
+    With a database (--database-url, RAG_DATABASE_URL) any number of servers may serve one collection; with
+    --ray (or --replicas) the same service runs as N replicas on a Ray cluster behind Ray Serve's proxy.
     """
+    if ray or replicas or min_replicas or max_replicas:
+        _serve_on_ray(database_url, ray, replicas, min_replicas, max_replicas, host, port)
+        return
     from rag.threads import configure_serving
 
     configure_serving()  # before numpy, faiss or onnxruntime load their thread pools
@@ -81,6 +103,33 @@ def serve(
         workers or settings.workers or os.cpu_count() or 1,
         _uvicorn_log_config(settings.log_level),
     )
+
+
+def _serve_on_ray(
+    database_url: str | None,
+    ray: str | None,
+    replicas: int | None,
+    low: int | None,
+    high: int | None,
+    host: str | None,
+    port: int | None,
+) -> None:
+    from rag.cluster import connect
+    from rag.cluster.serve import Replicas, check_shared, serve_on_ray
+
+    settings = _settings()
+    database = settings.database(database_url)
+    if database is not None:
+        settings = settings.model_copy(update={"database_url": database.url})  # the replicas' own settings
+    check_shared(settings)  # before joining anything: the replicas need a database they all reach
+    address = ray_address(ray)
+    if not address:
+        raise RagError("--replicas runs on Ray: give --ray ADDRESS (or RAG_RAY_ADDRESS)", field="ray")
+    if (low is None) != (high is None):
+        raise RagError("autoscaling needs both --min-replicas and --max-replicas", field="replicas")
+    cluster = connect(address)
+    err.print(f"Ray cluster {address}: {cluster.nodes} nodes, {cluster.cpus} CPUs", highlight=False)
+    serve_on_ray(settings, Replicas(replicas or 2, low, high), host or settings.host, port or settings.port)
 
 
 def _uvicorn_log_config(level: str) -> dict:

@@ -8,21 +8,47 @@ both rank alike; a backend answers for candidates and rows, never for how they a
 Reads happen inside `Collection.reading()`, which yields a `Reader` over one consistent state: every
 read through it sees the same documents. Writes are `apply()` (documents added, replaced, deleted: each
 document one transaction, so a reader sees it whole or not at all) and `set_canonical()`.
+
+Reindexing (another model for an existing collection) is staged beside what is searched, then switched to
+at once: `begin_reindex(manifest)`, then `reindex_todo()` / `stage()` until nothing is left, then
+`switch(catch_up)`. Before the switch every reader sees the old vectors and model, after it the new ones;
+`Reader.manifest` says which, so that a question is embedded by the model its snapshot's vectors are of.
+A backend that cannot reindex yet raises ReindexUnsupportedError from these methods.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag.errors import ModelChangedError, RagError
 from rag.models import Document, Filters, PreparedDocument, StoredSegment, Turn
 from rag.storage.manifest import Manifest
 
 Ranked = list[tuple[int, float]]  # (segment id, score), best first
+
+
+class ReindexUnsupportedError(RagError):
+    """This backend cannot reindex a collection (yet)."""
+
+
+@dataclass(frozen=True)
+class StagedDocument:
+    """A document's vectors under the model a reindex is moving to, one row per segment in segment order.
+
+    `content_hash` is the document's hash when its segments were read: if it changed since, the document is
+    not staged (it is read again). `new_hash` is its hash under the new model, what an ingest of the same
+    transcript computes, so that ingesting it again after the switch finds it unchanged.
+    """
+
+    doc_id: str
+    content_hash: str
+    vectors: np.ndarray
+    new_hash: str
 
 
 @dataclass(frozen=True)
@@ -68,6 +94,11 @@ class Reader(ABC):
     @abstractmethod
     def generation(self) -> int:
         """Goes up with every change to the documents."""
+
+    @property
+    @abstractmethod
+    def manifest(self) -> Manifest:
+        """What this state's vectors were made with: changes only when a reindex switches models."""
 
     @property
     @abstractmethod
@@ -179,7 +210,47 @@ class Collection(ABC):
 
     @abstractmethod
     def apply(self, add: Sequence[PreparedDocument] = (), delete: Sequence[str] = ()) -> None:
-        """Add (replacing documents of the same id) and delete documents; each is one transaction."""
+        """Add (replacing documents of the same id) and delete documents; each is one transaction.
+
+        A document whose `model` is not the collection's (a reindex switched models since it was embedded)
+        is not written: ModelChangedError, before anything is written.
+        """
+
+    # ------------------------------------------------------------------ reindexing
+
+    def begin_reindex(self, manifest: Manifest) -> int:
+        """Start staging vectors of `manifest`'s model (resuming a staging for the same model, dropping one
+        for another); returns how many documents are staged already."""
+        raise self._cannot_reindex()
+
+    def reindex_todo(self, limit: int | None = None) -> list[str]:
+        """Ids of documents whose vectors under the staged model are still to be staged."""
+        raise self._cannot_reindex()
+
+    def stage(self, documents: Sequence[StagedDocument]) -> int:
+        """Keep these vectors beside the searched ones (not searched yet); returns how many documents were
+        staged (one that changed since it was read is not)."""
+        raise self._cannot_reindex()
+
+    def switch(self, catch_up: Callable[[list[str]], Sequence[StagedDocument]]) -> Manifest:
+        """Make the staged vectors and model the collection's, in one step readers see whole.
+
+        Documents written since they were staged are staged first with `catch_up(ids)` (the last of them
+        while writers wait); returns the collection's new manifest.
+        """
+        raise self._cannot_reindex()
+
+    def abandon_reindex(self) -> None:
+        """Drop whatever a reindex staged; the collection stays as it is."""
+        raise self._cannot_reindex()
+
+    def _cannot_reindex(self) -> ReindexUnsupportedError:
+        backend = self.describe().get("backend", type(self).__name__)
+        return ReindexUnsupportedError(
+            f"rag reindex is not yet available on the {backend} backend: ingest the transcripts into a new"
+            " collection with the new model instead",
+            field="model",
+        )
 
     @abstractmethod
     def set_canonical(self, names: Iterable[str], canonical: str) -> None:
@@ -200,3 +271,15 @@ class Collection(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+
+def check_made_by(manifest: Manifest, add: Sequence[PreparedDocument]) -> None:
+    """Documents embedded by another model than the collection's (or of another dimension) are refused."""
+    for prepared in add:
+        width = prepared.vectors.shape[1] if prepared.vectors.ndim == 2 else None
+        if (prepared.model is not None and prepared.model != manifest.model) or width not in (None, manifest.dimension):
+            raise ModelChangedError(
+                f"{prepared.doc.id} was embedded by {prepared.model or 'another model'} (dimension {width}), the"
+                f" collection's vectors are now of {manifest.model} (dimension {manifest.dimension}): embed it again",
+                field="model",
+            )

@@ -20,27 +20,25 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from rag.errors import IndexMismatchError, NoIndexError
+from rag.errors import NoIndexError
 from rag.lexical import terms
 from rag.models import Filters, PreparedDocument
-from rag.storage.embedded import queries
+from rag.storage.embedded import queries, reindexing, staging
 from rag.storage.embedded import store as st
 from rag.storage.embedded.durable import write_json_atomic
+from rag.storage.embedded.files import COMPACT_LOCK, MANIFEST, STORE, leftover_files, read_manifest
 from rag.storage.embedded.locking import IndexBusyError, try_lock, writer_lock
 from rag.storage.embedded.reader import EmbeddedReader
 from rag.storage.embedded.searchable import BASE_PREFIX, Base, Searchable
-from rag.storage.interface import Collection
-from rag.storage.manifest import FORMAT_VERSION, Manifest, now
+from rag.storage.interface import Collection, StagedDocument, check_made_by
+from rag.storage.manifest import Manifest, now
 
-MANIFEST = "manifest.json"
-STORE = "passages.sqlite"
-COMPACT_LOCK = "compact.lock"
 # A new base is built when the segments written or deleted since the last one reach a tenth of it, at
 # least `rebuild_after` (default REBUILD_AFTER) and at most COMPACT_MAX: the rows searched from memory stay
 # few (a numpy scan of 50,000 vectors takes ~5 ms), and a bulk ingest rebuilds a geometric series, not
@@ -65,9 +63,13 @@ class EmbeddedCollection(Collection):
         self, directory: Path, manifest: Manifest, *, background: bool = False, rebuild_after: int = REBUILD_AFTER
     ):
         self.directory = directory
-        self.manifest = manifest
         self.store = st.Store(directory / STORE)
-        self._searchable: Searchable | None = None
+        self._manifest = self._adopt_identity(manifest)
+        self._vectors_version = -1  # the newest `vectors` state seen: the manifest follows it
+        # the searchable of each vectors version a reader may still ask for: the newest, and the one before
+        # (readers whose snapshot began before a reindex switched)
+        self._searchables: dict[int, Searchable] = {}
+        self._identities: dict[int, Manifest] = {}
         self._advance = threading.Lock()  # one thread at a time moves the searchable on
         self._write_wait: bool | float = True
         self._background = background  # build new bases in a background thread (servers) or inline
@@ -78,6 +80,30 @@ class EmbeddedCollection(Collection):
         self._admitted: OrderedDict[tuple[int, Filters], np.ndarray] = OrderedDict()
         self._admitted_lock = threading.Lock()
         self.remove_leftovers()
+
+    def _adopt_identity(self, manifest: Manifest) -> Manifest:
+        """The manifest with the store's model and dimension, which are the source of truth once recorded.
+
+        A store that has recorded none (made before reindexing existed) records manifest.json's. One that
+        disagrees with manifest.json was switched by a reindex that stopped before it rewrote the file:
+        the file is brought in line (or `rag check` reports it, when another process holds the lock).
+        """
+        with self.store.snapshot() as db:
+            recorded = staging.identity(db)
+        if recorded is None:
+            with self.store.transaction() as db:
+                if staging.identity(db) is None:
+                    staging.record_identity(db, manifest.model, manifest.dimension)
+            return manifest
+        if recorded == (manifest.model, manifest.dimension):
+            return manifest
+        adopted = dataclasses.replace(manifest, model=recorded[0], dimension=recorded[1])
+        try:
+            with writer_lock(self.directory, wait=False):
+                write_json_atomic(self.directory / MANIFEST, adopted.to_dict())
+        except IndexBusyError:
+            pass
+        return adopted
 
     @classmethod
     def open(
@@ -106,36 +132,65 @@ class EmbeddedCollection(Collection):
 
     # ------------------------------------------------------------------ reads
 
+    @property
+    def manifest(self) -> Manifest:  # type: ignore[override]
+        """The collection's manifest as of the newest state read (a reindex's switch changes its model)."""
+        return self._manifest
+
     @contextmanager
     def reading(self) -> Iterator[EmbeddedReader]:
         with self.store.snapshot() as db:
+            self.manifest_of(db)  # a switch to another model is noticed here, at the next read after it
             yield EmbeddedReader(self, db)
 
+    def manifest_of(self, db) -> Manifest:
+        """What the vectors `db` sees were made with; the collection's manifest follows the newest seen."""
+        version = st.state(db).vectors
+        found = self._identities.get(version)
+        if found is None:
+            model, dimension = staging.identity(db) or (self._manifest.model, self._manifest.dimension)
+            found = dataclasses.replace(self._manifest, model=model, dimension=dimension)
+            with self._advance:
+                self._identities[version] = found
+                for old in sorted(self._identities)[:-2]:
+                    del self._identities[old]
+        if version > self._vectors_version:
+            with self._advance:
+                if version > self._vectors_version:
+                    self._vectors_version, self._manifest = version, found
+        return found
+
     def searchable(self, db) -> Searchable:
-        """The searchable of the generation `db` sees (or a newer one another thread has moved on to)."""
+        """The searchable of the generation `db` sees (or a newer one of the same vectors another thread has
+        moved on to; never one of other vectors: a question is embedded by the model of its snapshot)."""
         state = st.state(db)
-        current = self._searchable
+        dimension = self.manifest_of(db).dimension
+        current = self._searchables.get(state.vectors)
         if current is not None and current.generation >= state.generation and current.base.generation >= state.base:
             return current
         with self._advance:
-            current = self._searchable
+            current = self._searchables.get(state.vectors)
             if current is None or current.base.generation < state.base:
-                base = self._load_base(state.base)
+                base = self._load_base(state.base, dimension)
                 # a base that cannot be read is replaced by every segment of the store, from memory
                 after = state.base_max_id if len(base.ids) or state.base_rows == 0 else 0
                 current = Searchable.start(
                     base,
                     state.generation,
-                    st.segment_rows(db, after, self.manifest.dimension),
+                    st.segment_rows(db, after, dimension),
                     st.deleted_since(db, state.base),
                 )
             elif current.generation < state.generation:
                 current = current.advance(
                     state.generation,
-                    st.segment_rows(db, current.max_id, self.manifest.dimension),
+                    st.segment_rows(db, current.max_id, dimension),
                     st.deleted_since(db, current.generation),
                 )
-            self._searchable = current
+            self._searchables[state.vectors] = current
+            for old in sorted(self._searchables)[:-2]:
+                del self._searchables[old]
+        if state.vectors < self._vectors_version:
+            return current  # a reader from before a switch: no base is built from its vectors any more
         lost = state.base_rows > 0 and not len(current.base.ids)
         due = compaction_due(current.pending, len(current.base.ids), self._rebuild_after)
         if self._background and (lost or due):
@@ -157,19 +212,19 @@ class EmbeddedCollection(Collection):
                 self._admitted.popitem(last=False)
         return found
 
-    def _load_base(self, generation: int) -> Base:
+    def _load_base(self, generation: int, dimension: int) -> Base:
         if generation < 0:
-            return Base.empty(self.manifest.dimension)
+            return Base.empty(dimension)
         directory = self.directory / f"{BASE_PREFIX}{generation}"
         try:
             base = Base.load(directory)
-            if base.vectors.dimension != self.manifest.dimension:
-                raise ValueError(f"dimension {base.vectors.dimension}, not {self.manifest.dimension}")
+            if base.vectors.dimension != dimension:
+                raise ValueError(f"dimension {base.vectors.dimension}, not {dimension}")
             return base
         except Exception as exc:  # missing or damaged: the store has everything it held
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
             log.warning("%s cannot be read (%s): searching the store's segments until it is rebuilt", directory, reason)
-            return dataclasses.replace(Base.empty(self.manifest.dimension), generation=generation)
+            return dataclasses.replace(Base.empty(dimension), generation=generation)
 
     # ------------------------------------------------------------------ writes
 
@@ -188,11 +243,18 @@ class EmbeddedCollection(Collection):
     def set_write_wait(self, seconds: float | None) -> None:
         self._write_wait = True if seconds is None else seconds
 
+    @property
+    def write_wait(self) -> bool | float:
+        """How long a write waits for another writer (True: as long as it takes)."""
+        return self._write_wait
+
     def apply(self, add: Sequence[PreparedDocument] = (), delete: Sequence[str] = ()) -> None:
         segment_terms = [[terms(s.text) for s in prepared.segments] for prepared in add]  # outside the lock
         with writer_lock(self.directory, wait=self._write_wait):
             with self.store.snapshot() as db:
                 next_passage, next_segment = st.next_ids(db)
+                if add:
+                    check_made_by(self.manifest_of(db), add)
             for doc_id in delete:
                 with self.store.transaction() as db:
                     st.bump(db)
@@ -212,6 +274,25 @@ class EmbeddedCollection(Collection):
         if due:
             self._compact_soon()
 
+    # ------------------------------------------------------------------ reindexing (see reindexing.py)
+
+    def begin_reindex(self, manifest: Manifest) -> int:
+        return reindexing.begin(self, manifest)
+
+    def reindex_todo(self, limit: int | None = None) -> list[str]:
+        with self.store.snapshot() as db:
+            return staging.unstaged_documents(db, limit)
+
+    def stage(self, documents: Sequence[StagedDocument]) -> int:
+        return reindexing.stage(self, documents)
+
+    def switch(self, catch_up: Callable[[list[str]], Sequence[StagedDocument]]) -> Manifest:
+        return reindexing.switch(self, catch_up)
+
+    def abandon_reindex(self) -> None:
+        with writer_lock(self.directory, wait=self._write_wait), self.store.transaction() as db:
+            staging.clear_staging(db)
+
     def set_canonical(self, names: Iterable[str], canonical: str) -> None:
         with writer_lock(self.directory, wait=self._write_wait), self.store.transaction() as db:
             st.set_canonical(db, names, canonical)
@@ -228,14 +309,17 @@ class EmbeddedCollection(Collection):
                 return False
             with self.store.snapshot() as db:
                 state = st.state(db)
-                rows = st.segment_rows(db, 0, self.manifest.dimension)
+                dimension = self.manifest_of(db).dimension
+                rows = st.segment_rows(db, 0, dimension)
             directory = self.directory / f"{BASE_PREFIX}{state.generation}"
             if state.base == state.generation and (directory / "meta.json").exists() and not force:
                 return True
-            base = Base.build(directory, state.generation, rows, self.manifest.dimension)
+            base = Base.build(directory, state.generation, rows, dimension)
             with writer_lock(self.directory):
                 with self.store.transaction() as db:
-                    if st.state(db).base < state.generation:
+                    now_state = st.state(db)
+                    # (a reindex switches vectors only while it holds the compaction lock, as this does)
+                    if now_state.base < state.generation and now_state.vectors == state.vectors:
                         st.install_base(db, state.generation, base.max_id, len(base.ids))
                 self._remove_leftovers_unlocked(compacting=True)
             return True
@@ -274,6 +358,10 @@ class EmbeddedCollection(Collection):
         except IndexBusyError:
             return []
 
+    def remove_leftovers_locked(self) -> list[str]:
+        """Remove leftovers; the caller holds the write lock and the compaction lock."""
+        return self._remove_leftovers_unlocked(compacting=True)
+
     def _remove_leftovers_unlocked(self, compacting: bool = False) -> list[str]:
         with try_lock(self.directory / COMPACT_LOCK) as locked:
             if not (locked or compacting):
@@ -306,39 +394,3 @@ class EmbeddedCollection(Collection):
 
     def close(self) -> None:
         self.store.close()
-
-
-def read_manifest(directory: Path) -> Manifest:
-    """The directory's manifest; one of format 2 (before the store kept terms) is brought up to date."""
-    path = directory / MANIFEST
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IndexMismatchError(f"unreadable manifest {path}: {exc}") from None
-    if isinstance(data, dict) and data.get("format_version") == 2 and (directory / STORE).exists():
-        # the store migrates itself when opened; its old FAISS and BM25 files become leftovers
-        data = {key: data.get(key) for key in ("model", "dimension", "segment_tokens", "overlap_tokens", "created_at")}
-        data["format_version"] = FORMAT_VERSION
-        with writer_lock(directory):
-            st.Store(directory / STORE).close()
-            write_json_atomic(path, data)
-    return Manifest.from_dict(data, str(directory))
-
-
-def leftover_files(directory: Path, current_base: int) -> list[Path]:
-    """Files no reader needs: temporary ones, bases older than the one before the current, old-format files."""
-    bases = sorted(
-        (int(p.name.removeprefix(BASE_PREFIX)), p)
-        for p in directory.glob(f"{BASE_PREFIX}*")
-        if p.name.removeprefix(BASE_PREFIX).isdigit()
-    )
-    older = [p for generation, p in bases if generation < current_base]
-    keep = {p for generation, p in bases if generation == current_base} | set(older[-1:])
-    out = []
-    for path in sorted(directory.iterdir()):
-        name = path.name
-        stale_base = name.startswith(BASE_PREFIX) and path not in keep
-        old_format = name.startswith(("vectors-", "lexical-"))  # the files of format 2
-        if name.endswith(".tmp") or stale_base or old_format:
-            out.append(path)
-    return out

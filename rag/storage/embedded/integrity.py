@@ -11,7 +11,7 @@ import numpy as np
 
 from rag.embedding import model_dimension, resolve_model
 from rag.errors import IndexMismatchError, NoIndexError, RagError
-from rag.storage.embedded import queries
+from rag.storage.embedded import queries, staging
 from rag.storage.embedded import store as st
 from rag.storage.embedded.collection import MANIFEST, STORE, EmbeddedCollection, leftover_files, read_manifest
 from rag.storage.embedded.durable import write_json_atomic
@@ -45,6 +45,7 @@ def _check_unlocked(directory: Path) -> CheckReport:
     with closing(_open_store(directory)) as db:
         if not _check_store(db, manifest, report) or manifest is None:
             return report
+        _check_identity(db, manifest, report)
         report.problems += model_problems(manifest)
         state = st.state(db)
         _check_base(directory, db, state, manifest, report)
@@ -86,6 +87,24 @@ def _check_store(db: sqlite3.Connection, manifest: Manifest | None, report: Chec
     for count, message in st.rule_violations(db, manifest.dimension if manifest else None):
         report.problems.append(f"{count} {message}: rag repair removes the documents that are not whole")
     return True
+
+
+def _check_identity(db: sqlite3.Connection, manifest: Manifest, report: CheckReport) -> None:
+    """manifest.json names the model the store's vectors are of; a reindex under way is a fact, not a problem."""
+    try:
+        recorded = staging.identity(db)
+        staged = staging.staged_manifest(db)
+        staged_documents = staging.staged_count(db)
+    except sqlite3.OperationalError:  # a store of schema 2, not opened by this version yet
+        return
+    if recorded is not None and recorded != (manifest.model, manifest.dimension):
+        report.problems.append(
+            f"{MANIFEST} names model {manifest.model!r} (dimension {manifest.dimension}), the store's vectors are of"
+            f" {recorded[0]!r} (dimension {recorded[1]}): a reindex stopped before rewriting {MANIFEST};"
+            " rag repair rewrites it"
+        )
+    if staged is not None:
+        report.facts["reindex_staged"] = {"model": staged.model, "documents": staged_documents}
 
 
 def _check_base(directory: Path, db: sqlite3.Connection, state: st.State, manifest: Manifest, report: CheckReport):

@@ -69,6 +69,20 @@ def try_lock(path: Path) -> Iterator[bool]:
         os.close(fd)
 
 
+@contextmanager
+def hold_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path`, waiting for whoever holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def lock_holder(directory: Path) -> str | None:
     """Who holds the index's write lock ("pid command"), or None when nobody does."""
     path = directory / LOCK_FILE

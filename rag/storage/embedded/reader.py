@@ -13,6 +13,7 @@ from rag.storage.embedded import queries
 from rag.storage.embedded import store as st
 from rag.storage.embedded.searchable import Searchable
 from rag.storage.interface import Counts, Ranked, Reader
+from rag.storage.manifest import Manifest
 
 if TYPE_CHECKING:
     from rag.storage.embedded.collection import EmbeddedCollection
@@ -42,6 +43,10 @@ class EmbeddedReader(Reader):
     @property
     def generation(self) -> int:
         return st.state(self._db).generation
+
+    @property
+    def manifest(self) -> Manifest:
+        return self._collection.manifest_of(self._db)
 
     @property
     def speakers_version(self) -> int:
@@ -113,7 +118,7 @@ class EmbeddedReader(Reader):
         return queries.counts(self._db)
 
     def segment_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        rows = st.segment_rows(self._db, 0, self._collection.manifest.dimension)
+        rows = st.segment_rows(self._db, 0, self.manifest.dimension)
         return rows.ids, rows.vectors
 
     def stored_ids(self) -> np.ndarray:

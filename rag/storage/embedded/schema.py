@@ -130,9 +130,30 @@ def _fill_terms(db: sqlite3.Connection) -> None:
     )
 
 
+# Version 3: reindexing (new vectors made beside the old, then switched to in one transaction).
+# - identity: the model and dimension of the segments' vectors, the collection's identity (manifest.json
+#   mirrors it); filled from manifest.json when a collection of version 2 is opened;
+# - state 'vectors': goes up at every switch, so a reader can tell which model its snapshot's vectors are of;
+# - staging: the manifest being reindexed to; staged_vectors and staged_documents: what is embedded under it
+#   so far (a segment or document deleted meanwhile takes its staged rows with it).
+_V3 = """
+CREATE TABLE identity (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO state VALUES ('vectors', 0);
+CREATE TABLE staging (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE staged_vectors (
+    segment_id INTEGER PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
+    vector BLOB NOT NULL
+);
+CREATE TABLE staged_documents (
+    doc_id TEXT PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    content_hash TEXT NOT NULL
+)
+"""
+
 MIGRATIONS: dict[int, tuple[str, Callable[[sqlite3.Connection], None] | None]] = {
     1: (_V1, None),
     2: (_V2, _fill_terms),
+    3: (_V3, None),
 }
 VERSION = max(MIGRATIONS)
 

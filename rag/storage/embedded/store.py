@@ -19,13 +19,15 @@ from rag.storage.embedded import schema
 class State:
     """Counters of the store: `generation` goes up with every change to documents, `speakers` with every
     rename or merge; `base` names the generation whose searchable files are on disk (-1: none), which
-    hold `base_rows` segments, the largest of id `base_max_id`."""
+    hold `base_rows` segments, the largest of id `base_max_id`; `vectors` goes up when a reindex switches the
+    segments' vectors to another model."""
 
     generation: int
     speakers: int
     base: int
     base_max_id: int
     base_rows: int
+    vectors: int
 
 
 class Store:
@@ -90,7 +92,8 @@ class Store:
 
 def state(db: sqlite3.Connection) -> State:
     rows = dict(db.execute("SELECT key, value FROM state").fetchall())
-    return State(*(int(rows[key]) for key in ("generation", "speakers", "base", "base_max_id", "base_rows")))
+    keys = ("generation", "speakers", "base", "base_max_id", "base_rows", "vectors")
+    return State(*(int(rows[key]) for key in keys))
 
 
 def pending(db: sqlite3.Connection, base_max_id: int) -> int:

@@ -26,7 +26,7 @@ from rag.errors import NoIndexError
 from rag.lexical import terms
 from rag.models import Document, Filters, PreparedDocument, StoredSegment, Turn
 from rag.storage import bm25
-from rag.storage.interface import Collection, Counts, Ranked, Reader
+from rag.storage.interface import Collection, Counts, Ranked, Reader, check_made_by
 from rag.storage.manifest import Manifest
 from rag.storage.postgres import queries, schema, writes
 from rag.storage.postgres.connection import Database
@@ -97,6 +97,7 @@ class PostgresCollection(Collection):
     # ------------------------------------------------------------------ writes
 
     def apply(self, add: Sequence[PreparedDocument] = (), delete: Sequence[str] = ()) -> None:
+        check_made_by(self.manifest, add)  # (the model never changes here: this backend does not reindex yet)
         segment_terms = [[terms(s.text) for s in prepared.segments] for prepared in add]  # outside transactions
         for doc_id in delete:
             with self.database.writing() as conn:
@@ -158,6 +159,11 @@ class PostgresReader(Reader):
     @property
     def generation(self) -> int:
         return self.counters["generation"]
+
+    @property
+    def manifest(self) -> Manifest:
+        # the collection's identity; it changes only with a reindex, which this backend does not do yet
+        return self._collection.manifest
 
     @property
     def speakers_version(self) -> int:

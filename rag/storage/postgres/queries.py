@@ -317,8 +317,10 @@ def _ids(ids: Sequence[int]) -> list[int]:
     return list(dict.fromkeys(int(i) for i in ids))
 
 
-def _vector(vector: np.ndarray) -> np.ndarray:
-    return np.asarray(vector, dtype=np.float32).reshape(-1)
+def _vector(vector: object) -> np.ndarray:
+    # pgvector hands back a numpy array for `vector` columns, or its own Vector (binary transfers)
+    values = vector.to_numpy() if hasattr(vector, "to_numpy") else vector
+    return np.asarray(values, dtype=np.float32).reshape(-1)
 
 
 def _passage(row: tuple) -> Passage:

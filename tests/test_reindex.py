@@ -1,0 +1,260 @@
+"""rag reindex: another model for an existing collection, switched to at once while searches go on."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import threading
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from rag.chunking import index_text
+from rag.cli import app
+from rag.config import Settings
+from rag.documents import put_document
+from rag.embedding import Embedder
+from rag.index import Index
+from rag.ingest import ingest_paths
+from rag.models import Filters
+from rag.parsing import read_transcript
+from rag.reindex import reindex
+from rag.search import search
+from rag.storage.embedded import check
+from tests.conftest import EXAMPLES, SEED
+from tests.models import cls_pooled_model
+
+QUESTIONS = [
+    "Why did the administration turn down the hotel tax?",
+    "What did Lavrov say about the phone call between Putin and Trump?",
+    "Will there be enough gas this winter?",
+    "When will the new bus lanes open?",
+]
+
+
+@pytest.fixture(scope="module")
+def new_embedder() -> Embedder:
+    return Embedder(cls_pooled_model())
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, embedder):
+    """The examples indexed once with the default model; each test reindexes a copy."""
+    directory = tmp_path_factory.mktemp("reindex-source") / "index"
+    index = Index.open(directory, create=True, embedder=embedder)
+    ingest_paths(index, [EXAMPLES])
+    index.close()
+    return directory
+
+
+@pytest.fixture
+def index(built, tmp_path, embedder):
+    directory = tmp_path / "index"
+    shutil.copytree(built, directory)
+    opened = Index.open(directory, embedder=embedder)
+    yield opened
+    opened.close()
+
+
+def dense_results(index: Index, question: str) -> list[tuple[str, int, float]]:
+    hits = search(index, question, k=5, mode="dense").hits
+    return [(hit.document.id, hit.turn_index, round(hit.score, 4)) for hit in hits]
+
+
+def stored_vectors(index: Index) -> dict[str, np.ndarray]:
+    """Each segment's vector by the text it was embedded from (segment ids are not the same across indexes)."""
+    with index.reading() as reader:
+        ids, vectors = reader.segment_vectors()
+        segments = reader.segments(ids.tolist())
+    return {
+        index_text([(p.speaker, p.text) for _, p in segments[int(sid)].passages]): vector
+        for sid, vector in zip(ids, vectors, strict=True)
+    }
+
+
+def test_after_a_reindex_the_vectors_are_the_new_models_and_the_manifest_names_it(index, new_embedder):
+    report = reindex(index, new_embedder)
+    assert (report.documents, report.previous, report.model) == (4, "all-MiniLM-L6-v2", new_embedder.name)
+    manifest = json.loads((index.collection.directory / "manifest.json").read_text())
+    assert (manifest["model"], manifest["dimension"]) == (new_embedder.name, new_embedder.dimension)
+    vectors = stored_vectors(index)
+    expected = new_embedder.encode_passages(list(vectors))
+    assert np.allclose(np.stack(list(vectors.values())), expected, atol=1e-5)
+    assert check(index.collection.directory).ok
+
+
+def test_a_search_after_the_switch_is_answered_with_the_new_model(index, new_embedder, tmp_path):
+    reindex(index, new_embedder)
+    fresh = Index.open(tmp_path / "fresh", create=True, embedder=new_embedder)
+    ingest_paths(fresh, [EXAMPLES])
+    for question in QUESTIONS:
+        assert dense_results(index, question) == dense_results(fresh, question)
+    assert Index.open(index.collection.directory).manifest.model == new_embedder.name  # a new process too
+
+
+def test_searches_during_a_reindex_never_fail_and_each_sees_one_model_wholly(index, new_embedder, built, tmp_path):
+    before = {q: dense_results(index, q) for q in QUESTIONS}
+    after_index = Index.open(tmp_path / "after", create=True, embedder=new_embedder)
+    ingest_paths(after_index, [EXAMPLES])
+    after = {q: dense_results(after_index, q) for q in QUESTIONS}
+    assert all(before[q] != after[q] for q in QUESTIONS)  # the two models rank or score differently
+    seen: list[str] = []
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def searching() -> None:
+        last_round = False
+        while not last_round:
+            last_round = done.is_set()  # one whole round after the switch, at least
+            for question in QUESTIONS:
+                try:
+                    found = dense_results(index, question)
+                except BaseException as exc:  # a failed search is what this test is about
+                    failures.append(exc)
+                    return
+                seen.append("old" if found == before[question] else "new" if found == after[question] else "mixed")
+
+    threads = [threading.Thread(target=searching) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        reindex(index, new_embedder)
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert not failures
+    assert "mixed" not in seen
+    assert seen[0] == "old" and "new" in seen  # searches ran on both sides of the switch
+    assert all(dense_results(index, q) == after[q] for q in QUESTIONS)
+
+
+def test_a_reader_that_began_before_the_switch_keeps_the_old_model(index, new_embedder):
+    question = QUESTIONS[0]
+    before = dense_results(index, question)
+    opened, switched, found = threading.Event(), threading.Event(), {}
+
+    def reading_across_the_switch() -> None:
+        with index.reading() as reader:  # its snapshot is from before the switch
+            opened.set()
+            switched.wait(timeout=120)
+            embedder = index.embedder_for(reader)
+            found["model"] = embedder.name
+            found["top"] = reader.dense(embedder.encode_query(question), 1, Filters())
+
+    thread = threading.Thread(target=reading_across_the_switch)
+    thread.start()
+    opened.wait(timeout=60)
+    try:
+        reindex(index, new_embedder)
+    finally:
+        switched.set()
+        thread.join(timeout=120)
+    assert found["model"] == "all-MiniLM-L6-v2"
+    assert round(found["top"][0][1], 4) == before[0][2]
+    assert index.embedder.name == new_embedder.name
+
+
+def test_ingesting_the_same_files_after_a_reindex_changes_nothing(index, new_embedder):
+    reindex(index, new_embedder)
+    report = ingest_paths(index, [EXAMPLES])
+    assert (report.documents, report.unchanged) == (0, 4)
+
+
+def test_a_document_written_during_the_reindex_is_switched_with_the_rest(index, new_embedder, embedder):
+    writer = Index.open(index.collection.directory, embedder=embedder)  # another server, on the old model
+    calls = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        if not calls:
+            put_document(writer, "late", read_transcript(SEED))
+        calls.append(len(texts))
+        return new_embedder.encode_passages(texts)
+
+    reindex(index, new_embedder, embed=embed)
+    vectors = stored_vectors(index)
+    assert np.allclose(np.stack(list(vectors.values())), new_embedder.encode_passages(list(vectors)), atol=1e-5)
+    with index.reading() as reader:
+        assert reader.content_hash("late") is not None
+    writer.close()
+
+
+def test_a_write_embedded_with_the_old_model_after_the_switch_is_embedded_again(index, new_embedder, embedder):
+    stale = Index.open(index.collection.directory, embedder=embedder)  # opened before the switch
+    reindex(index, new_embedder)
+    put_document(stale, "late", read_transcript(SEED))
+    with stale.reading() as reader:
+        ids = reader.segment_ids_of("late")
+        segment = reader.segments(ids[:1])[ids[0]]
+        vectors = dict(zip(*reader.segment_vectors(), strict=True))
+    text = index_text([(p.speaker, p.text) for _, p in segment.passages])
+    assert np.allclose(vectors[ids[0]], new_embedder.encode_passages([text])[0], atol=1e-5)
+    stale.close()
+
+
+def test_an_interrupted_reindex_resumes_where_it_stopped(index, new_embedder):
+    rounds = []
+
+    def failing(texts: list[str]) -> np.ndarray:
+        if rounds:
+            raise RuntimeError("the machine went away")
+        rounds.append(len(texts))
+        return new_embedder.encode_passages(texts)
+
+    with pytest.raises(RuntimeError):
+        reindex(index, new_embedder, embed=failing, round_documents=2)
+    assert dense_results(index, QUESTIONS[0])  # still searchable, on the old model
+    assert index.manifest.model == "all-MiniLM-L6-v2"
+    report = reindex(index, new_embedder, round_documents=2)
+    assert (report.resumed, report.documents) == (2, 2)
+    assert index.manifest.model == new_embedder.name
+
+
+runner = CliRunner()
+
+
+def test_rag_reindex_prints_what_it_did_and_rag_check_agrees(index, new_embedder):
+    directory = index.collection.directory
+    result = runner.invoke(app, ["reindex", "--model", new_embedder.name, "--index", str(directory)])
+    assert result.exit_code == 0, result.output
+    assert f"re-embedded 4 documents (45 segments) with {new_embedder.name}" in result.output
+    result = runner.invoke(app, ["check", "--index", str(directory)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["reindex", "--model", "all-MiniLM-L6-v2"], "embedded with all-MiniLM-L6-v2 already"),
+        (["reindex", "--model", "/nowhere/model"], "cannot load model"),
+        (["reindex"], "rag reindex needs --model NAME (or --abandon)"),
+    ],
+)
+def test_rag_reindex_refuses_bad_input_with_a_message(index, args, message):
+    result = runner.invoke(app, [*args, "--index", str(index.collection.directory)])
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_rag_reindex_abandon_drops_what_a_stopped_reindex_staged(index, new_embedder):
+    def failing(texts: list[str]) -> np.ndarray:
+        raise RuntimeError("stopped")
+
+    index.collection.begin_reindex(dataclasses.replace(index.manifest, model=new_embedder.name))
+    with pytest.raises(RuntimeError):
+        reindex(index, new_embedder, embed=failing)
+    result = runner.invoke(app, ["reindex", "--abandon", "--index", str(index.collection.directory)])
+    assert result.exit_code == 0, result.output
+    assert "searches use all-MiniLM-L6-v2 as before" in result.output
+    assert "reindex_staged" not in check(index.collection.directory).facts
+
+
+@pytest.mark.postgres
+def test_rag_reindex_on_a_database_says_the_backend_cannot_yet(pg_server, embedder, new_embedder):
+    url = pg_server.new_database()
+    Index.open(database=Settings(database_url=url).database(), create=True, embedder=embedder).close()
+    result = runner.invoke(app, ["reindex", "--model", new_embedder.name, "--database-url", url])
+    assert result.exit_code == 1
+    assert "rag reindex is not yet available on the postgres backend" in result.output
