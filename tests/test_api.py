@@ -136,3 +136,8 @@ def test_without_an_index_search_is_a_503_saying_how_to_build_one(tmp_path):
         body = assert_error(response, 503, None)
         assert body["error"] == f"no index at {tmp_path / 'none'}: run rag ingest"
         assert httpx.get(f"{server.url}/health", timeout=30).json()["documents"] is None
+
+
+@pytest.mark.parametrize("k", [True, 2.5])
+def test_k_must_be_a_json_integer(http, k):
+    assert_error(http.post("/search", json={"query": "ferries", "k": k}), 422, "k")

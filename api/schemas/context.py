@@ -15,7 +15,7 @@ from api.schemas.examples import (
     SEED_LABEL,
     SEED_QUESTION,
 )
-from api.schemas.fields import DocumentRef, NonBlankText, Text
+from api.schemas.fields import Count, DocumentRef, NonBlankText, Text
 from api.schemas.search import SearchFilters
 from rag.context import DEFAULT_K, DEFAULT_MAX_TOKENS, MERGED, PASSAGE
 from rag.models import MAX_K, Role
@@ -34,10 +34,10 @@ class ContextRequest(BaseModel):
         " is read against `history`.",
         examples=[SEED_QUESTION],
     )
-    k: int = Field(
+    k: Count = Field(
         DEFAULT_K, ge=1, le=MAX_K, description="How many search results to draw the quotes from.", examples=[DEFAULT_K]
     )
-    max_tokens: int = Field(
+    max_tokens: Count = Field(
         DEFAULT_MAX_TOKENS,
         ge=16,
         le=32_768,

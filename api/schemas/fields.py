@@ -48,6 +48,14 @@ IsoDate = Annotated[dt.date, BeforeValidator(_iso_day)]
 
 
 Text = Annotated[str, AfterValidator(_encodable)]
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not true or false")
+    return value
+
+
+# a count a client sends: a JSON integer (2.0 too, as JSON Schema has it), not `true`, which lax validation takes for 1
+Count = Annotated[int, BeforeValidator(_not_bool)]
 
 
 # the pattern tells generated clients (and schemathesis) what the validator enforces

@@ -13,7 +13,7 @@ from api.schemas.examples import (
     SEED_QUESTION_TEXT,
     SEED_RESULT,
 )
-from api.schemas.fields import VISIBLE, VISIBLE_RE, DocumentRef, IsoDate, StoredText, Text
+from api.schemas.fields import VISIBLE, VISIBLE_RE, Count, DocumentRef, IsoDate, StoredText, Text
 from rag.models import MAX_K, Filters, Mode, Role
 
 
@@ -61,8 +61,8 @@ class SearchRequest(BaseModel):
         examples=[SEED_QUESTION],
         json_schema_extra={"pattern": VISIBLE},
     )
-    k: int = Field(5, ge=1, le=MAX_K, description="How many results to return.", examples=[5])
-    offset: int = Field(0, ge=0, le=10_000, description="Results to skip, for paging.", examples=[0])
+    k: Count = Field(5, ge=1, le=MAX_K, description="How many results to return.", examples=[5])
+    offset: Count = Field(0, ge=0, le=10_000, description="Results to skip, for paging.", examples=[0])
     mode: Mode = Field(
         "hybrid", description="hybrid fuses meaning (dense) and word (lexical) matches.", examples=["hybrid"]
     )
