@@ -52,27 +52,27 @@ ModeOption = Annotated[str, typer.Option("--mode", help=f"How questions are matc
 KOption = Annotated[int, typer.Option("-k", min=1, max=MAX_K, help="Number of results (at most RAG_MAX_K).")]
 
 
-def _settings() -> Settings:
+def read_settings() -> Settings:
     return Settings()
 
 
-def _index_dir(index: Path | None) -> Path:
-    return index or _settings().index_dir
+def index_dir(index: Path | None) -> Path:
+    return index or read_settings().index_dir
 
 
-def _open_index(index: Path | None, database_url: str | None, **options) -> Index:
+def open_index(index: Path | None, database_url: str | None, **options) -> Index:
     """The collection the options name: the database (--database-url, RAG_DATABASE_URL) or the directory."""
     from rag.index import Index
 
-    database = _settings().database(database_url)
+    database = read_settings().database(database_url)
     if database is not None:
         return Index.open(database=database, **options)
-    return Index.open(_index_dir(index), **options)
+    return Index.open(index_dir(index), **options)
 
 
-def _model(model: str | None) -> str | None:
+def model_option(model: str | None) -> str | None:
     """An explicit model: the option, else RAG_MODEL when set; None means the index's own."""
-    return model or _settings().model
+    return model or read_settings().model
 
 
 def translate_errors(func: F) -> F:
@@ -96,15 +96,15 @@ WaitOption = Annotated[
 ]
 
 
-def _check_k(k: int) -> int:
+def check_k(k: int) -> int:
     """k within the configured limit (RAG_MAX_K), as the API and MCP hold it."""
-    limit = _settings().max_k
+    limit = read_settings().max_k
     if k > limit:
         raise RagError(f"-k must be at most {limit} (RAG_MAX_K)", field="k")
     return k
 
 
-def _iso_date(value: str | None, option: str) -> str | None:
+def iso_date_option(value: str | None, option: str) -> str | None:
     if value is None:
         return None
     day = iso_day(value)

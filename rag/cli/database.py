@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rag.cli.common import DatabaseUrlOption, _settings, app, out, translate_errors
+from rag.cli.common import DatabaseUrlOption, app, out, read_settings, translate_errors
 from rag.errors import RagError
 
 db = typer.Typer(
@@ -23,7 +23,7 @@ def upgrade(database_url: DatabaseUrlOption = None) -> None:
     """
     from rag.storage import postgres
 
-    database = _settings().database(database_url)
+    database = read_settings().database(database_url)
     if database is None:
         raise RagError("rag db upgrade needs a database: --database-url or RAG_DATABASE_URL", field="database_url")
     applied_now, history = postgres.upgrade(database)

@@ -17,14 +17,14 @@ from rag.cli.common import (
     IndexOption,
     ModelOption,
     WaitOption,
-    _index_dir,
-    _iso_date,
-    _model,
-    _open_index,
-    _settings,
     app,
     err,
+    index_dir,
+    iso_date_option,
+    model_option,
+    open_index,
     out,
+    read_settings,
     translate_errors,
 )
 from rag.cli.scaling import RayGpusOption, RayOption, placement, ray_address
@@ -65,13 +65,13 @@ def ingest(
     One writer at a time in an index directory: while another process writes to it this stops with a
     message naming it (exit 1), or with --wait waits for it. A database takes several writers at once.
     """
-    idx = _open_index(
+    idx = open_index(
         index,
         database_url,
-        model=_model(model),
+        model=model_option(model),
         create=True,
         segment_tokens=segment_tokens,
-        rebuild_after=_settings().rebuild_after,
+        rebuild_after=read_settings().rebuild_after,
     )
     address = ray_address(ray)
     where = placement(address, ray_gpus) if address else None
@@ -172,13 +172,13 @@ def documents(
     """List the indexed documents: id, date, title, turns and passages."""
     from rag.documents import list_documents
 
-    idx = _open_index(index, database_url)
+    idx = open_index(index, database_url)
     docs, total = list_documents(
         idx,
         offset=offset,
         limit=limit,
-        date_from=_iso_date(date_from, "--from"),
-        date_to=_iso_date(date_to, "--to"),
+        date_from=iso_date_option(date_from, "--from"),
+        date_to=iso_date_option(date_to, "--to"),
         speakers=speaker or (),
     )
     if as_json:
@@ -202,7 +202,7 @@ def delete(
     """Remove a document and its passages from the index."""
     from rag.documents import delete_document
 
-    idx = _open_index(index, database_url, rebuild_after=_settings().rebuild_after)
+    idx = open_index(index, database_url, rebuild_after=read_settings().rebuild_after)
     with idx.collection.exclusive(wait):
         delete_document(idx, doc_id)
     out.print(f"deleted {doc_id}", highlight=False)
@@ -212,7 +212,7 @@ def delete(
 @translate_errors
 def stats(index: IndexOption = None, database_url: DatabaseUrlOption = None) -> None:
     """Counts and settings of an index (a database's URL shown with its password masked)."""
-    idx = _open_index(index, database_url)
+    idx = open_index(index, database_url)
     table = Table(show_header=False)
     for key, value in idx.stats().items():
         table.add_row(key, str(value))
@@ -232,7 +232,7 @@ def check(
     """
     from rag.index import check_collection
 
-    report = check_collection(_index_dir(index), database=_settings().database(database_url))
+    report = check_collection(index_dir(index), database=read_settings().database(database_url))
     if as_json:
         print(json.dumps({"ok": report.ok, "facts": report.facts, "problems": report.problems}, indent=2))
     else:
@@ -258,7 +258,7 @@ def repair(
     """
     from rag.index import repair_collection
 
-    report = repair_collection(_index_dir(index), database=_settings().database(database_url), model=model)
+    report = repair_collection(index_dir(index), database=read_settings().database(database_url), model=model)
     for action in report.actions:
         out.print(f"repaired: {action}", highlight=False, soft_wrap=True)
     if report.check is not None:

@@ -16,12 +16,12 @@ from rag.cli.common import (
     KOption,
     ModelOption,
     ModeOption,
-    _check_k,
-    _iso_date,
-    _model,
-    _open_index,
     app,
+    check_k,
     err,
+    iso_date_option,
+    model_option,
+    open_index,
     out,
     translate_errors,
 )
@@ -50,11 +50,11 @@ def search(
     filters = Filters(
         speakers=tuple(speaker or ()),
         document_ids=(document,) if document else (),
-        date_from=_iso_date(date_from, "--from"),
-        date_to=_iso_date(date_to, "--to"),
+        date_from=iso_date_option(date_from, "--from"),
+        date_to=iso_date_option(date_to, "--to"),
     )
-    idx = _open_index(index, database_url, model=_model(model))
-    result = run_search(idx, query, k=_check_k(k), filters=filters, mode=mode)
+    idx = open_index(index, database_url, model=model_option(model))
+    result = run_search(idx, query, k=check_k(k), filters=filters, mode=mode)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -96,10 +96,12 @@ def context(
     from rag.models import Filters
 
     filters = Filters(
-        speakers=tuple(speaker or ()), date_from=_iso_date(date_from, "--from"), date_to=_iso_date(date_to, "--to")
+        speakers=tuple(speaker or ()),
+        date_from=iso_date_option(date_from, "--from"),
+        date_to=iso_date_option(date_to, "--to"),
     )
-    idx = _open_index(index, database_url)
-    result = build_context(idx, question, k=_check_k(k), max_tokens=max_tokens, filters=filters, history=history or ())
+    idx = open_index(index, database_url)
+    result = build_context(idx, question, k=check_k(k), max_tokens=max_tokens, filters=filters, history=history or ())
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -123,7 +125,7 @@ def speakers(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """List the speaker directory (canonical names, their spellings, passages); rename or merge."""
-    idx = _open_index(index, database_url)
+    idx = open_index(index, database_url)
     if merge:
         idx.merge_speakers([merge[0]], merge[1])
     if rename:
@@ -158,8 +160,8 @@ def evaluate(
     asked = evaluation.load_queries(queries)
     if transcripts:
         ingest(transcripts, index=index, database_url=database_url, model=model, fmt=None, wait=True)
-    idx = _open_index(index, database_url, model=_model(model))
-    found = evaluation.run(idx, asked, mode=mode, k=_check_k(k))
+    idx = open_index(index, database_url, model=model_option(model))
+    found = evaluation.run(idx, asked, mode=mode, k=check_k(k))
     if results:
         results.write_text(
             "".join(json.dumps({"qid": q, "results": r}, ensure_ascii=False) + "\n" for q, r in found.items())

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rag.cli.common import DatabaseUrlOption, IndexOption, _open_index, _settings, app, err, out, translate_errors
+from rag.cli.common import DatabaseUrlOption, IndexOption, app, err, open_index, out, read_settings, translate_errors
 from rag.errors import RagError
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ RayGpusOption = Annotated[
 
 def ray_address(option: str | None) -> str | None:
     """The cluster a command runs on: --ray, else RAG_RAY_ADDRESS; None: this process alone."""
-    return option or _settings().ray_address
+    return option or read_settings().ray_address
 
 
 def placement(address: str, gpus: int | None) -> Placement:
@@ -45,7 +45,7 @@ def placement(address: str, gpus: int | None) -> Placement:
     from rag.cluster import connect
     from rag.cluster.ingest import Placement
 
-    settings = _settings()
+    settings = read_settings()
     cluster = connect(address)
     where = Placement.on(cluster, gpus if gpus is not None else settings.ray_gpus, settings.ray_actor_cpus)
     unit = f"{where.gpus} GPUs" if where.gpus else f"up to {where.max_actors} actors of {where.actor_cpus} CPUs"
@@ -92,7 +92,7 @@ def reindex(
     from rag.reindex import ROUND_DOCUMENTS
     from rag.reindex import reindex as run
 
-    idx = _open_index(index, database_url, rebuild_after=_settings().rebuild_after)
+    idx = open_index(index, database_url, rebuild_after=read_settings().rebuild_after)
     if abandon:
         idx.collection.abandon_reindex()
         out.print(f"dropped what a reindex had staged; searches use {idx.manifest.model} as before", highlight=False)

@@ -12,11 +12,11 @@ from rag.cli.common import (
     DatabaseUrlOption,
     IndexOption,
     ModelOption,
-    _index_dir,
-    _model,
-    _settings,
     app,
     err,
+    index_dir,
+    model_option,
+    read_settings,
     translate_errors,
 )
 from rag.cli.indexing import ingest
@@ -78,7 +78,7 @@ def serve(
     from rag.cli.workers import serve as serve_workers
     from rag.storage.embedded.collection import MANIFEST
 
-    settings = _settings()
+    settings = read_settings()
     database = settings.database(database_url)
     if database is not None:
         # a shared database is never filled with examples behind its owner's back: only what is named
@@ -86,7 +86,7 @@ def serve(
             ingest([build_from], index=None, database_url=database_url, model=None, fmt=None, wait=True)
         settings = settings.model_copy(update={"database_url": database.url})
     else:
-        directory = _index_dir(index)
+        directory = index_dir(index)
         source = build_from or settings.examples_dir
         if not (directory / MANIFEST).exists():
             if not source.exists():
@@ -117,7 +117,7 @@ def _serve_on_ray(
     from rag.cluster import connect
     from rag.cluster.serve import Replicas, check_shared, serve_on_ray
 
-    settings = _settings()
+    settings = read_settings()
     database = settings.database(database_url)
     if database is not None:
         settings = settings.model_copy(update={"database_url": database.url})  # the replicas' own settings
@@ -166,10 +166,10 @@ def mcp(
 
     # stdout is the protocol's channel under stdio: nothing else may be printed there
     serve_mcp(
-        _index_dir(index),
-        model=_model(model),
-        database=_settings().database(database_url),
-        max_k=_settings().max_k,
+        index_dir(index),
+        model=model_option(model),
+        database=read_settings().database(database_url),
+        max_k=read_settings().max_k,
         transport="streamable-http" if http else "stdio",
         host=host,
         port=port,
