@@ -7,13 +7,16 @@ Runtime, the same vectors as torch, about 3x faster for one question and no torc
 against 0.2801): its activations are quantised per batch, so a question's vector depends on the questions
 it is batched with (cosine 0.995 alone against in a batch), and results would change with the load.
 
-Passages are embedded at the precision `RAG_EMBED_PRECISION` says: `auto` (default: bf16 where the CPU
-multiplies bfloat16 natively, AVX512-BF16 or AMX, else fp32), `fp32` or `bf16`. bf16 runs torch under
-bfloat16 autocast (ONNX Runtime has no bf16 kernels on x86): about 20% less CPU a passage than ONNX fp32
-and 2.5x less than torch fp32, with vectors at cosine >= 0.9999 to fp32 on real transcripts. fp32 runs on
-`RAG_PASSAGE_BACKEND`: `onnx` (default) or `torch` (`torch-bf16`, its older spelling of bf16, still means
-bf16). Passage vectors are never quantised, so the index holds the model's own vectors whatever serves
-questions, and its manifest names the model, not the backend or the precision (README: "bf16 passages").
+Passages are embedded at the precision `RAG_EMBED_PRECISION` says: `fp32`, `bf16`, or `auto` (default):
+bf16 for bulk work (an ingest of at least rag.ingest.BULK_BYTES of transcripts) where the CPU multiplies
+bfloat16 natively (AVX512-BF16 or AMX), fp32 for the rest. bf16 runs torch under bfloat16 autocast (ONNX
+Runtime has no bf16 kernels on x86): about 25% less CPU a passage than ONNX fp32 and 2.5x less than torch
+fp32, with vectors at cosine >= 0.9999 to fp32 on real transcripts; but loading torch costs ~4 s of CPU
+and ~500 MB, more than one document's passages save, so a server's uploads and small ingests stay on ONNX
+fp32 unless bf16 is asked for. fp32 runs on `RAG_PASSAGE_BACKEND`: `onnx` (default) or `torch`
+(`torch-bf16`, its older spelling of bf16, still means bf16). Passage vectors are never quantised, so
+the index holds the model's own vectors whatever serves questions; its manifest names the model, not
+the backend or the precision (README: "bf16 passages" says why mixing them is harmless).
 
 Threads: the question encoder runs `RAG_EMBED_THREADS` threads (default 1: on 2 cores the other serves
 HTTP and searches, and one thread keeps its latency steady when the machine is busy); passages use
@@ -84,12 +87,12 @@ def cpu_has_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
     return False
 
 
-def passage_precision(requested: str, *, cpu_bf16: bool | None = None) -> str:
-    """`fp32` or `bf16` for a requested precision (`auto` asks the CPU)."""
+def passage_precision(requested: str, *, bulk: bool, cpu_bf16: bool | None = None) -> str:
+    """`fp32` or `bf16` for a requested precision: `auto` is bf16 for bulk work on a CPU with native bf16."""
     if requested not in PRECISIONS:
         raise RagError(f"precision must be one of {', '.join(PRECISIONS)}, not {requested!r}", field="precision")
     if requested == "auto":
-        return "bf16" if (cpu_has_bf16() if cpu_bf16 is None else cpu_bf16) else "fp32"
+        return "bf16" if bulk and (cpu_has_bf16() if cpu_bf16 is None else cpu_bf16) else "fp32"
     return requested
 
 
@@ -138,11 +141,11 @@ class Embedder:
                     "RAG_PASSAGE_BACKEND=torch-bf16 asks for bf16, RAG_EMBED_PRECISION for fp32", field="precision"
                 )
             requested, self.passage_backend = "bf16", "torch"
-        self.precision = passage_precision(requested)
-        if self.precision == "bf16":
-            self.passage_backend = "torch"  # ONNX Runtime has no bf16 kernels on x86
-            if requested == "bf16" and not cpu_has_bf16():
-                log.warning("bf16 passages asked for on a CPU without native bf16: slower than fp32")
+        if requested not in PRECISIONS:
+            raise RagError(f"precision must be one of {', '.join(PRECISIONS)}, not {requested!r}", field="precision")
+        self.precision_setting = requested
+        if requested == "bf16" and not cpu_has_bf16():
+            log.warning("bf16 passages asked for on a CPU without native bf16: slower than fp32")
         self.query_threads = _threads("RAG_EMBED_THREADS", 1)
         self.passage_threads = _threads("RAG_PASSAGE_THREADS", os.cpu_count() or 1)
         self.location = resolve_model(name)
@@ -198,10 +201,19 @@ class Embedder:
             return self._torch
 
     @property
+    def torch_loaded(self) -> bool:
+        """Whether this embedder has loaded the torch model (for questions, bf16 passages or fp32 on torch)."""
+        return self._torch is not None
+
+    @property
     def tokenizer(self):
         return self.model.tokenizer
 
-    def preload_passages(self) -> threading.Thread:
+    def passage_precision(self, *, bulk: bool = False) -> str:
+        """The precision passages are embedded at: `bulk` for an ingest of many (see the module's doc)."""
+        return passage_precision(self.precision_setting, bulk=bulk)
+
+    def preload_passages(self, *, bulk: bool = False) -> threading.Thread:
         """Load the passage backend on a thread of its own (started here; join it before exiting).
 
         Loading torch and the model takes seconds, the ONNX session a fraction of one: an ingest starts
@@ -211,7 +223,7 @@ class Embedder:
         def load() -> None:
             # a failure is raised again where passages are embedded, and reported there
             with contextlib.suppress(Exception):
-                self._passage_encoder()
+                self._passage_encoder(bulk=bulk)
 
         thread = threading.Thread(target=load, name="rag-load-model")
         thread.start()
@@ -241,8 +253,10 @@ class Embedder:
 
     # ------------------------------------------------------------------ passages
 
-    def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Normalised float32 vectors, one row per text, in the order given.
+    def encode_passages(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None, *, bulk: bool = False
+    ) -> np.ndarray:
+        """Normalised float32 vectors, one row per text, in the order given; `bulk`: part of a large ingest.
 
         Texts are embedded in order of token count, so that a batch holds texts of one length and pays
         for almost no padding (sorted by characters, QMSum's segments padded 12% more tokens than
@@ -252,13 +266,13 @@ class Embedder:
         shared machine one descheduled thread would stall the other.
         """
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for rows, vectors in self._passage_batches(texts):
+        for rows, vectors in self._passage_batches(texts, bulk=bulk):
             out[rows] = vectors
             if progress:
                 progress(len(rows))
         return out
 
-    def _passage_batches(self, texts: Sequence[str]) -> Iterator[tuple[list[int], np.ndarray]]:
+    def _passage_batches(self, texts: Sequence[str], *, bulk: bool) -> Iterator[tuple[list[int], np.ndarray]]:
         """(positions, vectors) of each batch, in order, embedded by up to `passage_threads` workers."""
         if not texts:
             return
@@ -268,7 +282,7 @@ class Embedder:
         # a small job (one uploaded document) is still split so that every worker has a share
         size = max(1, min(self.batch_size, -(-len(texts) // workers)))
         batches = [order[first : first + size] for first in range(0, len(order), size)]
-        encode = self._passage_encoder()
+        encode = self._passage_encoder(bulk=bulk)
 
         def run(rows: list[int]) -> tuple[list[int], np.ndarray]:
             return rows, encode([texts[i] for i in rows])
@@ -279,15 +293,15 @@ class Embedder:
         with ThreadPoolExecutor(workers, thread_name_prefix="rag-embed") as pool:
             yield from pool.map(run, batches)
 
-    def _passage_encoder(self) -> Callable[[list[str]], np.ndarray]:
+    def _passage_encoder(self, *, bulk: bool) -> Callable[[list[str]], np.ndarray]:
         """The passage backend, loaded; the function it gives is safe to call from several threads."""
-        if self.passage_backend == "onnx":
+        bf16 = self.passage_precision(bulk=bulk) == "bf16"
+        if self.passage_backend == "onnx" and not bf16:  # ONNX Runtime has no bf16 kernels on x86
             # one session, one thread a call: ONNX Runtime runs concurrent calls of a session in parallel
             encoder = self._onnx_encoder(int8=False, threads=1)
             if encoder is not None:
                 return encoder.encode
         self.model  # noqa: B018 - loaded now, not in the first worker
-        bf16 = self.precision == "bf16"
         return lambda texts: self._torch_encode(texts, bf16=bf16, threads=1)
 
     # ------------------------------------------------------------------ questions

@@ -66,10 +66,10 @@ def real_vectors(embedder, real_texts) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_the_default_backends(embedder):
-    """Questions on ONNX; passages in bf16 (torch) where the CPU has it, else on ONNX fp32."""
-    assert embedder.backend == "onnx"
-    expected = ("bf16", "torch") if cpu_has_bf16() else ("fp32", "onnx")
-    assert (embedder.precision, embedder.passage_backend) == expected
+    """Questions on ONNX; passages of bulk work in bf16 (torch) where the CPU has it, the rest on ONNX fp32."""
+    assert (embedder.backend, embedder.passage_backend) == ("onnx", "onnx")
+    assert embedder.passage_precision() == "fp32"
+    assert embedder.passage_precision(bulk=True) == ("bf16" if cpu_has_bf16() else "fp32")
 
 
 def test_onnx_passage_vectors_match_torch(onnx_embedder, torch_embedder):
@@ -124,17 +124,20 @@ def test_bf16_passage_vectors_agree_with_fp32(seed_segments, torch_embedder, onn
 def test_fp32_is_forced_by_the_setting(monkeypatch, seed_segments, onnx_embedder):
     monkeypatch.setenv("RAG_EMBED_PRECISION", "fp32")
     embedder = Embedder()
-    assert (embedder.precision, embedder.passage_backend) == ("fp32", "onnx")
-    vectors = embedder.encode_passages(seed_segments)
+    assert embedder.passage_precision(bulk=True) == "fp32"
+    vectors = embedder.encode_passages(seed_segments, bulk=True)
     assert np.allclose(vectors, onnx_embedder.encode_passages(seed_segments), atol=1e-6)
-    assert embedder._torch is None  # fp32 passages on ONNX never load the torch model
+    assert not embedder.torch_loaded  # fp32 passages run on ONNX
 
 
-def test_bf16_is_forced_by_the_setting(monkeypatch):
+def test_bf16_is_forced_by_the_setting(monkeypatch, seed_segments):
     monkeypatch.setenv("RAG_EMBED_PRECISION", "BF16")
-    assert (Embedder().precision, Embedder().passage_backend) == ("bf16", "torch")
+    embedder = Embedder()
+    assert embedder.passage_precision() == embedder.passage_precision(bulk=True) == "bf16"
+    embedder.encode_passages(seed_segments[:2])  # not bulk work, and still bf16
+    assert embedder.torch_loaded
     monkeypatch.delenv("RAG_EMBED_PRECISION")
-    assert Embedder(passage_backend="torch-bf16").precision == "bf16"  # the older spelling still means bf16
+    assert Embedder(passage_backend="torch-bf16").passage_precision() == "bf16"  # the older spelling
 
 
 def test_contradicting_or_unknown_precisions_are_errors(monkeypatch):
@@ -158,10 +161,24 @@ def test_auto_precision_follows_the_cpu_flags(tmp_path):
         cpuinfo = tmp_path / "cpuinfo"
         cpuinfo.write_text(f"processor\t: 0\nmodel name\t: a CPU\nflags\t\t: {line}\n\n")
         assert cpu_has_bf16(cpuinfo) is native, line
-        assert passage_precision("auto", cpu_bf16=native) == ("bf16" if native else "fp32")
+        assert passage_precision("auto", bulk=True, cpu_bf16=native) == ("bf16" if native else "fp32")
+        assert passage_precision("auto", bulk=False, cpu_bf16=native) == "fp32"
     assert cpu_has_bf16(tmp_path / "missing") is False  # not Linux: fp32
-    assert passage_precision("fp32", cpu_bf16=True) == "fp32"
-    assert passage_precision("bf16", cpu_bf16=False) == "bf16"
+    assert passage_precision("fp32", bulk=True, cpu_bf16=True) == "fp32"
+    assert passage_precision("bf16", bulk=False, cpu_bf16=False) == "bf16"
+
+
+def test_only_a_bulk_ingest_loads_torch_for_bf16(monkeypatch, tmp_path):
+    """A small ingest (or a server's upload) stays on ONNX fp32: loading torch would cost it more than bf16 saves."""
+    from rag import ingest
+
+    small = Embedder()
+    report = ingest.ingest_paths(Index.open(tmp_path / "small", create=True, embedder=small), [EXAMPLES])
+    assert report.documents and not small.torch_loaded
+    monkeypatch.setattr(ingest, "BULK_BYTES", 1)  # the same files, counted as bulk work
+    bulk = Embedder()
+    ingest.ingest_paths(Index.open(tmp_path / "bulk", create=True, embedder=bulk), [EXAMPLES])
+    assert bulk.torch_loaded is cpu_has_bf16()
 
 
 def test_passages_are_the_same_with_one_worker_or_several(monkeypatch, seed_segments, embedder):
