@@ -70,18 +70,22 @@ def table(labels: list[str]) -> str:
 
 
 def ingest_table(labels: list[str]) -> str:
+    """`bench.ingest`'s runs: each side's median words/s, its ratio to the plain loop, CPU, load."""
     rows = [
-        "| run | passages (150 words, ~200 tokens) | passages/s | CPU per passage | model load | load avg |",
-        "|---|---|---|---|---|---|",
+        "| run | side | files (words, segments) | words/s (median) | ratio to plain (per round) | wall s | CPU s"
+        " | load avg (1 min, at start) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for label in labels:
         r = load(label).get("ingest")
-        if r:
-            loads = f"{r['machine_before']['load_average'][0]:.1f}–{r['machine_after']['load_average'][0]:.1f}"
+        if not r or "summary" not in r:
+            continue
+        for side, s in r["summary"].items():
+            ratio = "" if side == "plain" else f"{s['ratio_to_plain']} ({', '.join(map(str, s['ratio_per_round']))})"
             rows.append(
-                f"| {label} {r.get('env') or ''} | {r['passages']} | {r['passages_per_s']}"
-                f" | {fmt(r.get('cpu_ms_per_passage'), ' ms')} | {r['model_load_s']} s"
-                f" | {loads} |"
+                f"| {label} | {side} | {len(r['files'])} ({r['words']:,}, {r['segments']:,})"
+                f" | {s['words_per_s_median']:,.0f} | {ratio} | {' / '.join(map(str, s['seconds']))}"
+                f" | {' / '.join(map(str, s['cpu_s']))} | {' / '.join(map(str, s['load_1min']))} |"
             )
     return "\n".join(rows)
 

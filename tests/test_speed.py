@@ -13,9 +13,12 @@ import numpy as np
 import pytest
 
 from rag.batching import LRUCache, MicroBatcher, QueryEncoder, encode_query
-from rag.embedding import Embedder
+from rag.embedding import Embedder, cpu_has_bf16, passage_precision
+from rag.index import Index
+from rag.ingest import prepare
+from rag.parsing import read_transcript
 from rag.storage.embedded.vectors import KINDS, VectorIndex, choose_kind
-from tests.conftest import EXAMPLES, FORMATS
+from tests.conftest import EXAMPLES, FORMATS, SEED, SEED_ID
 
 QUESTIONS = [
     "Why did the administration turn down the hotel tax?",
@@ -31,7 +34,12 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def torch_embedder() -> Embedder:
-    return Embedder(backend="torch", passage_backend="torch")
+    return Embedder(backend="torch", passage_backend="torch", precision="fp32")
+
+
+@pytest.fixture(scope="module")
+def onnx_embedder() -> Embedder:
+    return Embedder(passage_backend="onnx", precision="fp32")
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +65,16 @@ def real_vectors(embedder, real_texts) -> tuple[np.ndarray, np.ndarray]:
 # ---------------------------------------------------------------------------------------------- ONNX
 
 
-def test_the_default_backends_are_onnx(embedder):
+def test_the_default_backends(embedder):
+    """Questions on ONNX; passages of bulk work in bf16 (torch) where the CPU has it, the rest on ONNX fp32."""
     assert (embedder.backend, embedder.passage_backend) == ("onnx", "onnx")
+    assert embedder.passage_precision() == "fp32"
+    assert embedder.passage_precision(bulk=True) == ("bf16" if cpu_has_bf16() else "fp32")
 
 
-def test_onnx_passage_vectors_match_torch(embedder, torch_embedder):
+def test_onnx_passage_vectors_match_torch(onnx_embedder, torch_embedder):
     texts = [p.read_text()[:1500] for p in sorted(EXAMPLES.glob("*.txt"))] + QUESTIONS
-    onnx = embedder.encode_passages(texts)
+    onnx = onnx_embedder.encode_passages(texts)
     torch = torch_embedder.encode_passages(texts)
     cosines = (onnx * torch).sum(axis=1)
     assert cosines.min() >= 0.9999, cosines
@@ -89,11 +100,95 @@ def test_int8_questions_stay_close_to_the_model(embedder):
         assert 0.98 <= cosine < 1.0001  # per-channel MatMul quantisation: ~0.994 on real questions
 
 
-def test_torch_bf16_passages_agree_with_fp32(torch_embedder):
-    bf16 = Embedder(backend="torch", passage_backend="torch-bf16")
-    texts = [p.read_text()[:1200] for p in sorted(EXAMPLES.glob("*.txt"))]
-    cosines = (bf16.encode_passages(texts) * torch_embedder.encode_passages(texts)).sum(axis=1)
-    assert cosines.min() >= 0.999, cosines
+# ---------------------------------------------------------------------------------------------- precision
+
+
+@pytest.fixture(scope="module")
+def seed_segments(tmp_path_factory, embedder) -> list[str]:
+    """The seed transcript's segments, chunked as an ingest chunks them."""
+    index = Index.open(tmp_path_factory.mktemp("seed-segments"), create=True, embedder=embedder)
+    prepared = prepare(index, read_transcript(SEED), SEED_ID)
+    return [segment.text for segment in prepared.segments]
+
+
+def test_bf16_passage_vectors_agree_with_fp32(seed_segments, torch_embedder, onnx_embedder):
+    bf16 = Embedder(precision="bf16").encode_passages(seed_segments)
+    assert len(seed_segments) >= 20
+    for fp32 in (torch_embedder.encode_passages(seed_segments), onnx_embedder.encode_passages(seed_segments)):
+        cosines = (bf16 * fp32).sum(axis=1)
+        assert cosines.min() >= 0.999, cosines.min()
+        assert not np.array_equal(bf16, fp32)  # bf16 did run: its vectors are near fp32's, not equal
+    assert np.allclose(np.linalg.norm(bf16, axis=1), 1, atol=1e-5)
+
+
+def test_fp32_is_forced_by_the_setting(monkeypatch, seed_segments, onnx_embedder):
+    monkeypatch.setenv("RAG_EMBED_PRECISION", "fp32")
+    embedder = Embedder()
+    assert embedder.passage_precision(bulk=True) == "fp32"
+    vectors = embedder.encode_passages(seed_segments, bulk=True)
+    assert np.allclose(vectors, onnx_embedder.encode_passages(seed_segments), atol=1e-6)
+    assert not embedder.torch_loaded  # fp32 passages run on ONNX
+
+
+def test_bf16_is_forced_by_the_setting(monkeypatch, seed_segments):
+    monkeypatch.setenv("RAG_EMBED_PRECISION", "BF16")
+    embedder = Embedder()
+    assert embedder.passage_precision() == embedder.passage_precision(bulk=True) == "bf16"
+    embedder.encode_passages(seed_segments[:2])  # not bulk work, and still bf16
+    assert embedder.torch_loaded
+    monkeypatch.delenv("RAG_EMBED_PRECISION")
+    assert Embedder(passage_backend="torch-bf16").passage_precision() == "bf16"  # the older spelling
+
+
+def test_contradicting_or_unknown_precisions_are_errors(monkeypatch):
+    from rag.errors import RagError
+
+    with pytest.raises(RagError, match="torch-bf16"):
+        Embedder(passage_backend="torch-bf16", precision="fp32")
+    monkeypatch.setenv("RAG_EMBED_PRECISION", "fp16")
+    with pytest.raises(RagError, match="RAG_EMBED_PRECISION"):
+        Embedder()
+
+
+def test_auto_precision_follows_the_cpu_flags(tmp_path):
+    flags = {
+        "fpu sse avx2 avx512f avx512bw avx512_bf16 avx512_vnni": True,  # Zen 4 and later, Cooper Lake
+        "fpu sse avx2 avx512f amx_bf16 amx_tile amx_int8": True,  # Sapphire Rapids
+        "fpu sse avx2 avx512f avx512bw avx512_vnni": False,  # AVX512 without bf16: torch would emulate it
+        "fpu sse avx2 fma": False,
+    }
+    for line, native in flags.items():
+        cpuinfo = tmp_path / "cpuinfo"
+        cpuinfo.write_text(f"processor\t: 0\nmodel name\t: a CPU\nflags\t\t: {line}\n\n")
+        assert cpu_has_bf16(cpuinfo) is native, line
+        assert passage_precision("auto", bulk=True, cpu_bf16=native) == ("bf16" if native else "fp32")
+        assert passage_precision("auto", bulk=False, cpu_bf16=native) == "fp32"
+    assert cpu_has_bf16(tmp_path / "missing") is False  # not Linux: fp32
+    assert passage_precision("fp32", bulk=True, cpu_bf16=True) == "fp32"
+    assert passage_precision("bf16", bulk=False, cpu_bf16=False) == "bf16"
+
+
+def test_only_a_bulk_ingest_loads_torch_for_bf16(monkeypatch, tmp_path):
+    """A small ingest (or a server's upload) stays on ONNX fp32: loading torch would cost it more than bf16 saves."""
+    from rag import ingest
+
+    small = Embedder()
+    report = ingest.ingest_paths(Index.open(tmp_path / "small", create=True, embedder=small), [EXAMPLES])
+    assert report.documents and not small.torch_loaded
+    monkeypatch.setattr(ingest, "BULK_BYTES", 1)  # the same files, counted as bulk work
+    bulk = Embedder()
+    ingest.ingest_paths(Index.open(tmp_path / "bulk", create=True, embedder=bulk), [EXAMPLES])
+    assert bulk.torch_loaded is cpu_has_bf16()
+
+
+def test_passages_are_the_same_with_one_worker_or_several(monkeypatch, seed_segments, embedder):
+    """Workers change which passages share a batch (so padding), never a passage's vector or its place."""
+    monkeypatch.setenv("RAG_PASSAGE_THREADS", "1")
+    one = Embedder().encode_passages(seed_segments)
+    monkeypatch.setenv("RAG_PASSAGE_THREADS", "3")
+    three = Embedder().encode_passages(seed_segments)
+    assert (one * three).sum(axis=1).min() >= 0.9999
+    assert (one * embedder.encode_passages(seed_segments)).sum(axis=1).min() >= 0.9999
 
 
 def test_an_unknown_backend_is_an_error(monkeypatch):
