@@ -10,8 +10,8 @@ serve: $(STAMP)  ## serve the default index, building it from examples/ when mis
 	$(VENV)/bin/rag serve
 
 # the HTTP tests once more, against `rag serve --workers 2` in a subprocess
-HTTP_TESTS := tests/test_api.py tests/test_context_api.py tests/test_openapi_fields.py tests/test_operability.py \
-	tests/test_security.py
+HTTP_TESTS := tests/api/test_api.py tests/api/test_context_api.py tests/api/test_openapi_fields.py \
+	tests/api/test_operability.py tests/api/test_security.py
 
 test: $(STAMP)  ## run the test suite
 	$(VENV)/bin/ruff check .

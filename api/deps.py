@@ -10,11 +10,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from rag.config import DEFAULT_MODEL, Settings
+from rag.config import Settings
 from rag.embedding import Embedder
 from rag.errors import IndexMismatchError, NoIndexError, RagError, StorageUnavailableError
 from rag.index import Index
-from rag.models import Limits
+from rag.models import DEFAULT_MODEL, Limits
 from rag.search import search
 
 log = logging.getLogger("api")
@@ -48,7 +48,8 @@ class IndexHolder:
                 if isinstance(exc, StorageUnavailableError):
                     self.load_error = exc.message
                     log.error("cannot open the index: %s", exc.message)
-                embedder = self._embedder or Embedder(self.settings.model or DEFAULT_MODEL)
+                model = self.settings.model or DEFAULT_MODEL
+                embedder = self._embedder or Embedder(model, options=self.settings.embedder_options())
         except RagError as exc:
             self.load_error = exc.message
             log.error("cannot load the index or the model: %s", exc.message)
@@ -77,7 +78,11 @@ class IndexHolder:
 
     def _open(self, create: bool) -> Index:
         directory, model = self.settings.index_dir, self.settings.model
-        options = {"database": self.database, "background": True, "rebuild_after": self.settings.rebuild_after}
+        options = {
+            "database": self.database,
+            "embedded": self.settings.embedded_options(background=True),  # a server builds bases in a thread
+            "embedder_options": self.settings.embedder_options(),
+        }
         if self._embedder is None:
             return Index.open(directory, model=model, create=create, **options)
         try:

@@ -169,13 +169,14 @@ def write_collection(base: list, directory: Path, size: int) -> dict:
     """An index directory of about `size` passages (whole documents) built from the base."""
     from rag.embedding import Embedder
     from rag.index import Index
+    from rag.storage.embedded.collection import EmbeddedOptions
 
     if (directory / "manifest.json").exists():
         raise SystemExit(f"{directory} exists: remove it first")
     started = time.perf_counter()
     embedder = Embedder()  # the manifest records its name and dimension
     # no base is built while writing (rebuild_after out of reach): one is built over everything at the end
-    index = Index.open(directory, create=True, embedder=embedder, rebuild_after=10**12)
+    index = Index.open(directory, create=True, embedder=embedder, embedded=EmbeddedOptions(rebuild_after=10**12))
     written, c, pending = 0, 0, []
     while written < size:
         for prepared in base:

@@ -1,8 +1,8 @@
 """Questions' vectors under concurrency: an LRU cache, and a micro-batcher that embeds questions together.
 
-`encode_query(embedder, text)` is what the search path calls for a question's vector (`Embedder.encode_query`
-does the same); `QueryEncoder` is the cache in front of the batcher; `MicroBatcher` is the general
-mechanism: calls from many threads, each call's item joining the next batch, run by one of the callers.
+`Embedder.encode_query` is what the search path calls for a question's vector: it goes through a
+`QueryEncoder`, the cache in front of the batcher; `MicroBatcher` is the general mechanism: calls from
+many threads, each call's item joining the next batch, run by one of the callers.
 
 Batching costs a lone caller nothing: when no batch is running a call is run at once, on the caller's
 own thread, as a batch of one. While batches run, calls queue; the next batch takes all of them (up to
@@ -11,9 +11,9 @@ question falls (for this model on one core: 5.4 ms alone, 3.5 ms in a batch of 1
 A positive `max_wait_ms` makes the leader of a batch wait that long for company (more batching, more
 latency at low load); the default is 0.
 
-Settings (environment, read when the encoder is made): `RAG_QUERY_CACHE_SIZE` (questions kept, default
-1024; 0 turns the cache off), `RAG_QUERY_BATCH` (largest batch, default 32), `RAG_QUERY_BATCH_WAIT_MS`
-(default 0), `RAG_QUERY_BATCHES` (batches embedded at once, default: the number of cores). Real
+Its sizes are the embedder's options (rag.embedding.EmbedderOptions: `RAG_QUERY_CACHE_SIZE`, questions kept,
+1024, 0 turns the cache off; `RAG_QUERY_BATCH`, largest batch, 32; `RAG_QUERY_BATCH_WAIT_MS`, 0;
+`RAG_QUERY_BATCHES`, batches embedded at once, one per core). Real
 questions differ in length, and a batch costs its size times its longest question, so the encoder splits
 a batch into groups of similar length (rag.onnx_embed); on a mixed stream that saves ~12% of the
 embedding CPU, so running a batch on each core matters more than making batches large.
@@ -21,7 +21,6 @@ embedding CPU, so running a batch on each core matters more than making batches 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -160,13 +159,6 @@ class MicroBatcher(Generic[T, R]):
                 slot.done = True
 
 
-def _int_setting(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
 class QueryEncoder:
     """Question -> unit vector: LRU cache, then the micro-batcher around `encode_many(list[str])`."""
 
@@ -174,20 +166,18 @@ class QueryEncoder:
         self,
         encode_many: Callable[[list[str]], np.ndarray],
         *,
-        cache_size: int | None = None,
-        max_batch: int | None = None,
-        max_wait_ms: float | None = None,
+        cache_size: int = 1024,
+        max_batch: int = 32,
+        max_wait_ms: float = 0.0,
+        max_concurrent: int = 1,
     ):
         self.encode_many = encode_many
-        self.cache: LRUCache[str, np.ndarray] = LRUCache(
-            _int_setting("RAG_QUERY_CACHE_SIZE", 1024) if cache_size is None else cache_size
-        )
-        wait = float(os.environ.get("RAG_QUERY_BATCH_WAIT_MS", 0)) if max_wait_ms is None else max_wait_ms
+        self.cache: LRUCache[str, np.ndarray] = LRUCache(cache_size)
         self.batcher: MicroBatcher[str, np.ndarray] = MicroBatcher(
             self._encode_batch,
-            max_batch=_int_setting("RAG_QUERY_BATCH", 32) if max_batch is None else max_batch,
-            max_wait_ms=wait,
-            max_concurrent=_int_setting("RAG_QUERY_BATCHES", os.cpu_count() or 1),
+            max_batch=max_batch,
+            max_wait_ms=max_wait_ms,
+            max_concurrent=max_concurrent,
             name="query-embedding",
         )
 
@@ -206,7 +196,3 @@ class QueryEncoder:
         self.cache.put(text, vector)
         return vector
 
-
-def encode_query(embedder, text: str) -> np.ndarray:
-    """A question's vector through the embedder's cache and micro-batcher (what search calls)."""
-    return embedder.encode_query(text)

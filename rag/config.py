@@ -1,24 +1,30 @@
-"""Settings read once from the environment (prefix RAG_) and passed down explicitly."""
+"""Settings: the only reader of the environment (prefix RAG_); everything else is given them as arguments."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from rag.models import MAX_K, Limits
+from rag.embedding import PASSAGE_BACKENDS, PRECISIONS, QUERY_BACKENDS, EmbedderOptions
+from rag.models import DEFAULT_MODEL, MAX_K, Limits
 
 if TYPE_CHECKING:
+    from rag.storage.embedded.collection import EmbeddedOptions
     from rag.storage.postgres import DatabaseOptions
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MIB = 1024 * 1024
 
 
+def _default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "transcript-rag"
+
+
 class Settings(BaseSettings):
-    """Every knob of the service; each is documented in README.md."""
+    """Every knob of the service; each is documented in docs/settings.md (a test keeps the two in step)."""
 
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
 
@@ -85,10 +91,64 @@ class Settings(BaseSettings):
         " then it is answered 409.",
     )
 
+    # speed: how the model and the vector search run (docs/speed.md says why these defaults)
+    embed_backend: Literal[QUERY_BACKENDS] = Field("onnx", description="What embeds questions.")
+    passage_backend: Literal[PASSAGE_BACKENDS] = Field("onnx", description="What embeds passages in fp32.")
+    embed_precision: Literal[PRECISIONS] = Field(
+        "auto",
+        description="Passages' precision: auto is bf16 for bulk ingests on a CPU with native bf16, fp32 otherwise.",
+    )
+    embed_threads: int = Field(1, ge=1, description="Threads embedding one batch of questions.")
+    passage_threads: int | None = Field(
+        None, ge=1, description="Workers (one thread each) embedding passages; unset: one per core."
+    )
+    query_cache_size: int = Field(1024, ge=0, description="Questions whose vectors are kept; 0: none.")
+    query_batch: int = Field(32, ge=1, description="Most questions embedded in one call.")
+    query_batches: int | None = Field(
+        None, ge=1, description="Batches of questions embedded at once; unset: one per core."
+    )
+    query_batch_wait_ms: float = Field(
+        0.0, ge=0, description="How long a batch of questions waits for more before it is embedded."
+    )
+    faiss_threads: int = Field(1, ge=1, description="Threads of one vector search (embedded index).")
+    vector_batch: bool = Field(
+        True, description="Join concurrent exact vector searches into one call (embedded index)."
+    )
+    vector_mmap: bool = Field(
+        True, description="Memory-map vector files (shared by all workers); false: read them into memory."
+    )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Where models exported to ONNX are kept (default under XDG_CACHE_HOME or ~/.cache).",
+    )
+
     @field_validator("database_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    def embedder_options(self) -> EmbedderOptions:
+        """How the model runs."""
+        return EmbedderOptions(
+            backend=self.embed_backend,
+            passage_backend=self.passage_backend,
+            precision=self.embed_precision,
+            query_threads=self.embed_threads,
+            passage_threads=self.passage_threads,
+            cache_dir=self.cache_dir,
+            query_cache_size=self.query_cache_size,
+            query_batch=self.query_batch,
+            query_batches=self.query_batches,
+            query_batch_wait_ms=self.query_batch_wait_ms,
+        )
+
+    def embedded_options(self, *, background: bool = False) -> EmbeddedOptions:
+        """How an embedded collection runs; `background`: a server's (new bases built in a thread)."""
+        from rag.storage.embedded.collection import REBUILD_AFTER, EmbeddedOptions
+        from rag.storage.embedded.vectors import SearchOptions
+
+        search = SearchOptions(faiss_threads=self.faiss_threads, batch=self.vector_batch, mmap=self.vector_mmap)
+        return EmbeddedOptions(background, self.rebuild_after or REBUILD_AFTER, search)
 
     def limits(self) -> Limits:
         """How big one transcript may be."""
@@ -125,6 +185,11 @@ class Settings(BaseSettings):
         ge=1,
         description="CPUs (and threads) each embedding actor takes when embedding on CPUs; one model per actor.",
     )
+
+    @field_validator("embed_backend", "passage_backend", "embed_precision", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("ray_address", mode="before")
     @classmethod

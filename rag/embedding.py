@@ -1,5 +1,7 @@
 """Embeddings: model resolution (offline default), passages and questions, on ONNX Runtime or torch.
 
+Every choice below is an `EmbedderOptions` field, read from the environment by rag.config.Settings.
+
 Questions are embedded by `RAG_EMBED_BACKEND`: `onnx` (default: the model exported to ONNX and run by ONNX
 Runtime, the same vectors as torch, about 3x faster for one question and no torch import), `onnx-int8`
 (dynamic int8 quantisation: half the CPU of fp32, vectors move, cosine ~0.994 to the model's) or `torch`
@@ -35,19 +37,23 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from rag.config import DEFAULT_MODEL
 from rag.errors import RagError
+from rag.models import DEFAULT_MODEL
 
-# The model must never be fetched from a hub at run time.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# What the model libraries (Hugging Face's) are told before one loads a model: never fetch anything from a
+# hub at run time, and no progress bars or tokenizer threads of their own. Set where a model is loaded.
+LIBRARY_ENVIRONMENT = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+}
 
 log = logging.getLogger("rag.embedding")
 
@@ -110,18 +116,29 @@ def model_dimension(location: Path) -> int | None:
         return None
 
 
-def _setting(name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = os.environ.get(name, default).strip().lower() or default
-    if value not in allowed:
-        raise RagError(f"{name} must be one of {', '.join(allowed)}, not {value!r}", field=name.lower())
-    return value
+def offline() -> None:
+    """Tell the model libraries what LIBRARY_ENVIRONMENT says (a variable already set is left as it is)."""
+    for name, value in LIBRARY_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
 
 
-def _threads(name: str, default: int) -> int:
-    try:
-        return max(1, int(os.environ.get(name, default)))
-    except ValueError:
-        raise RagError(f"{name} must be a number of threads", field=name.lower()) from None
+@dataclass(frozen=True)
+class EmbedderOptions:
+    """How an Embedder runs: backends, passage precision, threads, the question cache and batching.
+
+    The defaults are the service's; `Settings.embedder_options()` gives the configured ones.
+    """
+
+    backend: str = "onnx"  # of questions: QUERY_BACKENDS
+    passage_backend: str = "onnx"  # of fp32 passages: PASSAGE_BACKENDS
+    precision: str = "auto"  # of passages: PRECISIONS
+    query_threads: int = 1
+    passage_threads: int | None = None  # None: every core
+    cache_dir: Path | None = None  # where exported ONNX models are kept; None: onnx_embed's default
+    query_cache_size: int = 1024  # questions' vectors kept; 0: none
+    query_batch: int = 32  # most questions embedded in one call
+    query_batches: int | None = None  # batches embedded at once; None: one per core
+    query_batch_wait_ms: float = 0.0  # how long a batch waits for more questions
 
 
 class Embedder:
@@ -134,23 +151,27 @@ class Embedder:
         self,
         name: str = DEFAULT_MODEL,
         *,
+        options: EmbedderOptions | None = None,
         batch_size: int = 16,
         backend: str | None = None,
         passage_backend: str | None = None,
         precision: str | None = None,
         device: str = "cpu",
     ):
+        """`backend`, `passage_backend` and `precision`, when given, override `options`' own."""
+        offline()  # before anything below imports a model library
+        options = options or EmbedderOptions()
+        self.options = options
         self.name = name
         self.device = device  # where torch runs ("cuda" on a GPU worker of a Ray cluster; ONNX runs on CPUs)
         self.batch_size = batch_size
-        self.backend = backend or _setting("RAG_EMBED_BACKEND", "onnx", QUERY_BACKENDS)
-        self.passage_backend = passage_backend or _setting("RAG_PASSAGE_BACKEND", "onnx", PASSAGE_BACKENDS)
+        self.backend = backend or options.backend
+        self.passage_backend = passage_backend or options.passage_backend
         if self.backend not in QUERY_BACKENDS:
             raise RagError(f"backend must be one of {', '.join(QUERY_BACKENDS)}", field="backend")
         if self.passage_backend not in PASSAGE_BACKENDS:
             raise RagError(f"passage backend must be one of {', '.join(PASSAGE_BACKENDS)}", field="passage_backend")
-        # the one read of the passage precision setting
-        requested = precision or _setting("RAG_EMBED_PRECISION", "auto", PRECISIONS)
+        requested = precision or options.precision
         if self.passage_backend == "torch-bf16":
             if requested == "fp32":
                 raise RagError(
@@ -162,8 +183,8 @@ class Embedder:
         self.precision_setting = requested
         if requested == "bf16" and not cpu_has_bf16():
             log.warning("bf16 passages asked for on a CPU without native bf16: slower than fp32")
-        self.query_threads = _threads("RAG_EMBED_THREADS", 1)
-        self.passage_threads = _threads("RAG_PASSAGE_THREADS", os.cpu_count() or 1)
+        self.query_threads = max(1, options.query_threads)
+        self.passage_threads = max(1, options.passage_threads or os.cpu_count() or 1)
         self.location = resolve_model(name)
         self._lock = threading.Lock()  # ONNX sessions, made once
         self._torch_lock = threading.Lock()  # the torch model, loaded once (apart: it takes seconds)
@@ -202,7 +223,9 @@ class Embedder:
                 from rag.onnx_embed import OnnxEncoder
 
                 try:
-                    self._onnx[key] = OnnxEncoder(self.location, int8=int8, threads=threads)
+                    self._onnx[key] = OnnxEncoder(
+                        self.location, int8=int8, threads=threads, cache_dir=self.options.cache_dir
+                    )
                 except Exception as exc:  # an unusual model: torch serves it
                     log.warning("ONNX backend unavailable for %s (%s): using torch", self.name, exc)
                     self._onnx[key] = None
@@ -329,7 +352,14 @@ class Embedder:
                 if self._query is None:
                     from rag.batching import QueryEncoder
 
-                    self._query = QueryEncoder(self.encode_queries)
+                    options = self.options
+                    self._query = QueryEncoder(
+                        self.encode_queries,
+                        cache_size=options.query_cache_size,
+                        max_batch=options.query_batch,
+                        max_wait_ms=options.query_batch_wait_ms,
+                        max_concurrent=options.query_batches or os.cpu_count() or 1,
+                    )
         return self._query(text)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:

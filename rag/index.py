@@ -7,14 +7,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from rag.config import DEFAULT_MODEL
-from rag.embedding import Embedder
+from rag.embedding import Embedder, EmbedderOptions
 from rag.errors import IndexMismatchError, ModelChangedError, NoIndexError, NotFoundError
-from rag.models import NARRATOR, Person, PreparedDocument, SpeakerAlias
+from rag.models import DEFAULT_MODEL, NARRATOR, Person, PreparedDocument, SpeakerAlias
 from rag.speaker_directory import Directory, build_directory
 from rag.storage import CheckReport, Collection, Manifest, Reader, RepairReport
 from rag.storage.embedded import EmbeddedCollection
-from rag.storage.embedded.collection import REBUILD_AFTER
+from rag.storage.embedded.collection import EmbeddedOptions
 from rag.storage.manifest import DEFAULT_OVERLAP_TOKENS, DEFAULT_SEGMENT_TOKENS
 from rag.storage.postgres import DatabaseOptions
 
@@ -24,8 +23,11 @@ MODEL_CHANGES = 2  # a write embedded again this often when reindexes keep switc
 class Index:
     """Open with Index.open(); searches run concurrently, writes one at a time."""
 
-    def __init__(self, collection: Collection, embedder: Embedder | None = None):
+    def __init__(
+        self, collection: Collection, embedder: Embedder | None = None, embedder_options: EmbedderOptions | None = None
+    ):
         self.collection = collection
+        self.embedder_options = embedder_options or EmbedderOptions()
         self._embedder = embedder
         self._previous: Embedder | None = None  # the model before a reindex's switch, for readers still on it
         self._embedder_lock = threading.Lock()
@@ -43,8 +45,8 @@ class Index:
         embedder: Embedder | None = None,
         segment_tokens: int | None = None,
         overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
-        background: bool = False,
-        rebuild_after: int | None = None,
+        embedded: EmbeddedOptions | None = None,
+        embedder_options: EmbedderOptions | None = None,
     ) -> Index:
         """Open the collection in `database` if given, else at `directory`; with create=True make an empty
         one when there is none.
@@ -52,9 +54,8 @@ class Index:
         The backend follows: a database (rag.storage.postgres) when its options are given, else the
         embedded backend in the directory (rag.storage.embedded). `model` and `segment_tokens` None mean
         "what the collection was built with" (the defaults for a new one); naming others than the
-        collection's is an IndexMismatchError. Embedded only: `background` builds new bases in a
-        background thread (servers) rather than inside the write that makes them due, once `rebuild_after`
-        segments were written or deleted since the last (see rag.storage.embedded).
+        collection's is an IndexMismatchError. `embedded`: how an embedded collection runs (when it builds
+        new bases, how it searches); `embedder_options`: how the model runs. Settings gives both.
         """
         if database is not None:
             from rag.storage import postgres
@@ -64,12 +65,9 @@ class Index:
         else:
             if directory is None:
                 raise ValueError("Index.open needs a directory or a database")
-            rebuild_after = rebuild_after or REBUILD_AFTER
 
             def opening(new: Manifest | None) -> Collection:
-                return EmbeddedCollection.open(
-                    directory, create=new, background=background, rebuild_after=rebuild_after
-                )
+                return EmbeddedCollection.open(directory, create=new, options=embedded)
 
         try:
             collection = opening(None)
@@ -77,7 +75,7 @@ class Index:
             if not create:
                 raise
             # the model is loaded here only to make a new collection: an existing one loads it on first use
-            embedder = embedder or Embedder(model or DEFAULT_MODEL)
+            embedder = embedder or Embedder(model or DEFAULT_MODEL, options=embedder_options)
             collection = opening(new_manifest(embedder, segment_tokens, overlap_tokens))
         where = collection.location
         try:
@@ -87,7 +85,7 @@ class Index:
         except IndexMismatchError:
             collection.close()  # a database collection holds a pool of connections
             raise
-        return cls(collection, embedder)
+        return cls(collection, embedder, embedder_options)
 
     @property
     def manifest(self) -> Manifest:
@@ -111,7 +109,7 @@ class Index:
             for embedder in (self._embedder, self._previous):
                 if embedder is not None and embedder.name == model:
                     return embedder
-            loaded = Embedder(model)
+            loaded = Embedder(model, options=self.embedder_options)
             if self._embedder is None or model == self.manifest.model:
                 self._previous, self._embedder = self._embedder, loaded
             else:  # a reader from before a switch this process never saw

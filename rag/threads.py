@@ -24,6 +24,4 @@ SERVING_DEFAULTS = {
 
 def configure_serving() -> dict[str, str]:
     """Set the defaults (before numpy, faiss or torch is imported); returns what is in force."""
-    for name, value in SERVING_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    return {name: os.environ[name] for name in SERVING_DEFAULTS}
+    return {name: os.environ.setdefault(name, value) for name, value in SERVING_DEFAULTS.items()}

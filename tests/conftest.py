@@ -120,6 +120,21 @@ def place(new_place) -> Place:
 
 
 @pytest.fixture
+def indexed(tmp_path, embedder):
+    """Makes an embedded index in this test's folder, of the files given:
+    indexed(*paths, name="index", **Index.open options) -> Index (its directory is tmp_path / name)."""
+
+    def make(*paths: Path, name: str = "index", **options) -> Index:
+        options.setdefault("embedder", embedder)
+        index = Index.open(tmp_path / name, create=True, **options)
+        report = ingest_paths(index, list(paths))
+        assert not report.failures, report.failures
+        return index
+
+    return make
+
+
+@pytest.fixture
 def empty_index(place, embedder) -> Index:
     return place.open(create=True, embedder=embedder)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
@@ -53,7 +54,13 @@ KOption = Annotated[int, typer.Option("-k", min=1, max=MAX_K, help="Number of re
 
 
 def read_settings() -> Settings:
-    return Settings()
+    """The settings (RAG_* variables); one that cannot be used is a one-line error naming it."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "RAG_" + str(first["loc"][0]).upper() if first.get("loc") else "a RAG_ setting"
+        raise RagError(f"{name}: {first['msg']}", field=name) from None
 
 
 def index_dir(index: Path | None) -> Path:
@@ -61,10 +68,13 @@ def index_dir(index: Path | None) -> Path:
 
 
 def open_index(index: Path | None, database_url: str | None, **options) -> Index:
-    """The collection the options name: the database (--database-url, RAG_DATABASE_URL) or the directory."""
+    """The collection the options name: the database (--database-url, RAG_DATABASE_URL) or the directory,
+    run as the settings say (a command writes new bases itself, in the write that makes them due)."""
     from rag.index import Index
 
-    database = read_settings().database(database_url)
+    settings = read_settings()
+    options = {"embedded": settings.embedded_options(), "embedder_options": settings.embedder_options(), **options}
+    database = settings.database(database_url)
     if database is not None:
         return Index.open(database=database, **options)
     return Index.open(index_dir(index), **options)

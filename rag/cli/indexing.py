@@ -71,7 +71,6 @@ def ingest(
         model=model_option(model),
         create=True,
         segment_tokens=segment_tokens,
-        rebuild_after=read_settings().rebuild_after,
     )
     address = ray_address(ray)
     where = placement(address, ray_gpus) if address else None
@@ -223,7 +222,7 @@ def delete(
     """Remove a document and its passages from the index."""
     from rag.documents import delete_document
 
-    idx = open_index(index, database_url, rebuild_after=read_settings().rebuild_after)
+    idx = open_index(index, database_url)
     with idx.collection.exclusive(wait):
         delete_document(idx, doc_id)
     out.print(f"deleted {doc_id}", highlight=False)

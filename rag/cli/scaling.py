@@ -92,7 +92,7 @@ def reindex(
     from rag.reindex import ROUND_DOCUMENTS
     from rag.reindex import reindex as run
 
-    idx = open_index(index, database_url, rebuild_after=read_settings().rebuild_after)
+    idx = open_index(index, database_url)
     if abandon:
         idx.collection.abandon_reindex()
         out.print(f"dropped what a reindex had staged; searches use {idx.manifest.model} as before", highlight=False)
@@ -100,7 +100,7 @@ def reindex(
     if not model:
         raise RagError("rag reindex needs --model NAME (or --abandon)", field="model")
     address = ray_address(ray)
-    embedder = Embedder(model)
+    embedder = Embedder(model, options=idx.embedder_options)
     embed, rounds = None, ROUND_DOCUMENTS
     if address:
         from rag.cluster.reindex import ROUND_DOCUMENTS as RAY_ROUND_DOCUMENTS

@@ -16,6 +16,7 @@ from rag.cli.common import (
     err,
     index_dir,
     model_option,
+    open_index,
     read_settings,
     translate_errors,
 )
@@ -166,9 +167,7 @@ def mcp(
 
     # stdout is the protocol's channel under stdio: nothing else may be printed there
     serve_mcp(
-        index_dir(index),
-        model=model_option(model),
-        database=read_settings().database(database_url),
+        lambda: open_index(index, database_url, model=model_option(model)),
         max_k=read_settings().max_k,
         transport="streamable-http" if http else "stdio",
         host=host,

@@ -18,7 +18,7 @@ from rag.index import Index
 from rag.reindex import reindex
 from rag.storage.embedded import check
 from tests.models import cls_pooled_model
-from tests.test_reindex import QUESTIONS, dense_results, stored_vectors
+from tests.storage.test_reindex import QUESTIONS, dense_results, stored_vectors
 
 pytestmark = pytest.mark.ray
 runner = CliRunner()

@@ -11,6 +11,7 @@ from rag.index import Index
 from rag.ingest import add_transcripts
 from rag.models import Transcript, Turn
 from rag.search import search
+from rag.storage.embedded.collection import EmbeddedOptions
 from rag.storage.embedded.integrity import loaded_problems
 
 TOPICS = ["harbour dredging", "rail freight", "school meals", "clinic staffing", "bridge repairs", "ferry fares",
@@ -50,7 +51,7 @@ def answers(index: Index) -> list[list[tuple[str, str]]]:
 
 def test_interleaved_adds_and_deletes_give_the_collection_a_fresh_build_gives(tmp_path, embedder):
     rng = random.Random(3)
-    index = Index.open(tmp_path / "changed", create=True, embedder=embedder, rebuild_after=10)
+    index = Index.open(tmp_path / "changed", create=True, embedder=embedder, embedded=EmbeddedOptions(rebuild_after=10))
     present: dict[str, Transcript] = {}
     for step in range(60):
         n = rng.randrange(25)
@@ -85,7 +86,7 @@ def test_a_write_leaves_the_base_files_as_they_are(tmp_path, embedder):
 
 
 def test_another_opening_follows_writes_and_new_bases(tmp_path, embedder):
-    writer = Index.open(tmp_path / "ix", create=True, embedder=embedder, rebuild_after=4)
+    writer = Index.open(tmp_path / "ix", create=True, embedder=embedder, embedded=EmbeddedOptions(rebuild_after=4))
     reader = Index.open(tmp_path / "ix", embedder=embedder)
     for n in range(12):
         add_transcripts(writer, [(f"briefing-{n}", briefing(n))])
@@ -98,7 +99,8 @@ def test_another_opening_follows_writes_and_new_bases(tmp_path, embedder):
 
 @pytest.mark.parametrize("background", [False, True], ids=["bases built by the writer", "bases built in a thread"])
 def test_searches_running_during_writes_and_new_bases_never_fail(tmp_path, embedder, background):
-    index = Index.open(tmp_path / "ix", create=True, embedder=embedder, rebuild_after=3, background=background)
+    options = EmbeddedOptions(background=background, rebuild_after=3)
+    index = Index.open(tmp_path / "ix", create=True, embedder=embedder, embedded=options)
     add_transcripts(index, [(f"briefing-{n}", briefing(n)) for n in range(5)])
     errors: list[BaseException] = []
     stop = threading.Event()

@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ from rag.storage.embedded.files import COMPACT_LOCK, MANIFEST, STORE, leftover_f
 from rag.storage.embedded.locking import IndexBusyError, try_lock, writer_lock
 from rag.storage.embedded.reader import EmbeddedReader
 from rag.storage.embedded.searchable import BASE_PREFIX, Base, Searchable
+from rag.storage.embedded.vectors import SearchOptions
 from rag.storage.interface import Collection, StagedDocument, check_made_by
 from rag.storage.manifest import Manifest, now
 
@@ -52,6 +54,15 @@ ADMITTED_CACHE = 64  # filters whose admitted segments are kept, per process
 log = logging.getLogger("rag.storage")
 
 
+@dataclass(frozen=True)
+class EmbeddedOptions:
+    """How an embedded collection runs (`Settings.embedded_options()` gives the configured ones)."""
+
+    background: bool = False  # build new bases in a background thread (servers) or inside the write (CLI)
+    rebuild_after: int = REBUILD_AFTER  # see COMPACT_* above
+    search: SearchOptions = field(default_factory=SearchOptions)
+
+
 def compaction_due(pending: int, base_rows: int, minimum: int = REBUILD_AFTER) -> bool:
     return pending >= min(COMPACT_MAX, max(minimum, COMPACT_SHARE * base_rows))
 
@@ -59,9 +70,7 @@ def compaction_due(pending: int, base_rows: int, minimum: int = REBUILD_AFTER) -
 class EmbeddedCollection(Collection):
     """A collection in a directory; open with `EmbeddedCollection.open`."""
 
-    def __init__(
-        self, directory: Path, manifest: Manifest, *, background: bool = False, rebuild_after: int = REBUILD_AFTER
-    ):
+    def __init__(self, directory: Path, manifest: Manifest, *, options: EmbeddedOptions | None = None):
         self.directory = directory
         self.store = st.Store(directory / STORE)
         self._manifest = self._adopt_identity(manifest)
@@ -72,8 +81,7 @@ class EmbeddedCollection(Collection):
         self._identities: dict[int, Manifest] = {}
         self._advance = threading.Lock()  # one thread at a time moves the searchable on
         self._write_wait: bool | float = True
-        self._background = background  # build new bases in a background thread (servers) or inline
-        self._rebuild_after = rebuild_after
+        self.options = options or EmbeddedOptions()
         self._compactor: threading.Thread | None = None
         self._next_compaction = 0.0  # monotonic time before which a due base is not tried again
         # the segments a filter admits, by (generation, filters): questions naming the same people reuse them
@@ -111,8 +119,7 @@ class EmbeddedCollection(Collection):
         directory: str | Path,
         *,
         create: Manifest | None = None,
-        background: bool = False,
-        rebuild_after: int = REBUILD_AFTER,
+        options: EmbeddedOptions | None = None,
     ) -> EmbeddedCollection:
         """Open the collection in `directory`; with `create`, make an empty one of that manifest if none."""
         directory = Path(directory)
@@ -124,7 +131,7 @@ class EmbeddedCollection(Collection):
             with writer_lock(directory):
                 if not path.exists():
                     write_json_atomic(path, create.to_dict() | {"created_at": now()})
-        return cls(directory, read_manifest(directory), background=background, rebuild_after=rebuild_after)
+        return cls(directory, read_manifest(directory), options=options)
 
     @property
     def location(self) -> str:
@@ -192,8 +199,8 @@ class EmbeddedCollection(Collection):
         if state.vectors < self._vectors_version:
             return current  # a reader from before a switch: no base is built from its vectors any more
         lost = state.base_rows > 0 and not len(current.base.ids)
-        due = compaction_due(current.pending, len(current.base.ids), self._rebuild_after)
-        if self._background and (lost or due):
+        due = compaction_due(current.pending, len(current.base.ids), self.options.rebuild_after)
+        if self.options.background and (lost or due):
             self._compact_soon(force=lost)  # a process that only writes builds its bases after its writes
         return current
 
@@ -217,7 +224,7 @@ class EmbeddedCollection(Collection):
             return Base.empty(dimension)
         directory = self.directory / f"{BASE_PREFIX}{generation}"
         try:
-            base = Base.load(directory)
+            base = Base.load(directory, self.options.search)
             if base.vectors.dimension != dimension:
                 raise ValueError(f"dimension {base.vectors.dimension}, not {dimension}")
             return base
@@ -270,7 +277,7 @@ class EmbeddedCollection(Collection):
                 next_segment += len(prepared.segments)
             with self.store.snapshot() as db:
                 state = st.state(db)
-                due = compaction_due(st.pending(db, state.base_max_id), state.base_rows, self._rebuild_after)
+                due = compaction_due(st.pending(db, state.base_max_id), state.base_rows, self.options.rebuild_after)
         if due:
             self._compact_soon()
 
@@ -325,7 +332,7 @@ class EmbeddedCollection(Collection):
             return True
 
     def _compact_soon(self, force: bool = False) -> None:
-        if not self._background:
+        if not self.options.background:
             self.compact(force)
             return
         with self._advance:

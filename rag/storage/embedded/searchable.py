@@ -25,7 +25,7 @@ from rag.storage import bm25
 from rag.storage.embedded.durable import fsync_tree, install_dir
 from rag.storage.embedded.postings import GrowingPostings, Postings
 from rag.storage.embedded.store import SegmentRows
-from rag.storage.embedded.vectors import VectorIndex
+from rag.storage.embedded.vectors import SearchOptions, VectorIndex
 from rag.storage.interface import Ranked
 
 BASE_PREFIX = "base-"  # a base's directory is named <prefix><generation>
@@ -65,11 +65,11 @@ class Base:
         return cls(generation, rows.ids, vectors, postings)
 
     @classmethod
-    def load(cls, directory: Path) -> Base:
+    def load(cls, directory: Path, options: SearchOptions | None = None) -> Base:
         """Read a base; a missing or damaged one raises (FileNotFoundError, ValueError, RuntimeError)."""
         meta = json.loads((directory / "meta.json").read_text())
         ids = np.load(directory / "ids.npy", allow_pickle=False, mmap_mode="r")
-        vectors = VectorIndex.load(directory / "vectors.faiss")
+        vectors = VectorIndex.load(directory / "vectors.faiss", options)
         postings = Postings.load(directory)
         if not (len(ids) == len(vectors) == len(postings.lengths) == meta["segments"]):
             raise ValueError(f"{directory}: {len(ids)} ids, {len(vectors)} vectors, {len(postings.lengths)} rows")

@@ -21,7 +21,7 @@ Loading memory-maps the FAISS file where the kind allows it (flat and 8-bit code
 the page cache shares them between processes, and start-up does not read the whole file: loading the 1M
 IVF file of 395 MB adds ~70 MB of RSS).
 
-Threads: each search runs FAISS on `RAG_FAISS_THREADS` OpenMP threads (default 1). OpenMP thread counts
+Threads: each search runs FAISS on `SearchOptions.faiss_threads` OpenMP threads (default 1). OpenMP thread counts
 are per calling thread, so the count is set in the thread that searches, on each call.
 """
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
@@ -66,30 +67,32 @@ def default_nprobe(nlist: int) -> int:
     return max(1, min(nlist, nlist * 3 // 8 if nlist <= 2048 else nlist // 4))
 
 
-def _faiss_threads() -> int:
-    try:
-        return max(1, int(os.environ.get("RAG_FAISS_THREADS", 1)))
-    except ValueError:
-        return 1
+@dataclass(frozen=True)
+class SearchOptions:
+    """How a base's vectors are searched and loaded (`Settings.search_options()` gives the configured ones)."""
+
+    faiss_threads: int = 1  # OpenMP threads of one search
+    batch: bool = True  # join concurrent exact searches into one FAISS call
+    mmap: bool = True  # memory-map the file where the kind allows (else read it whole)
 
 
-def _set_threads() -> None:
-    wanted = _faiss_threads()
+def _set_threads(wanted: int) -> None:
     if getattr(_local, "threads", None) != wanted:
         faiss.omp_set_num_threads(wanted)
         _local.threads = wanted
 
 
-def _parallel_mode(index: faiss.Index) -> None:
+def _parallel_mode(index: faiss.Index, threads: int) -> None:
     """With several FAISS threads, one question's lists are split between them (else only questions are)."""
-    if isinstance(index, faiss.IndexIVF) and _faiss_threads() > 1:
+    if isinstance(index, faiss.IndexIVF) and threads > 1:
         index.parallel_mode = 1
 
 
 class VectorIndex:
     """Segment vectors under the store's segment ids; built once, then only searched."""
 
-    def __init__(self, index: faiss.Index):
+    def __init__(self, index: faiss.Index, options: SearchOptions | None = None):
+        self.options = options or SearchOptions()
         self._set_index(index)
         self.nprobe = default_nprobe(self._inner.nlist) if self._ivf else None
 
@@ -98,7 +101,7 @@ class VectorIndex:
         self.index = index
         self._inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
         self._ivf = isinstance(self._inner, faiss.IndexIVF)
-        _parallel_mode(self._inner)
+        _parallel_mode(self._inner, self.options.faiss_threads)
         self._ids: np.ndarray | None = None  # sorted ids, made when a filtered search needs them
 
     def ids(self) -> np.ndarray:
@@ -181,7 +184,7 @@ class VectorIndex:
         """Top-k (scores, ids) per query row, only among `allowed` ids when given; -1 pads."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = max(1, min(k, len(self) or 1))
-        _set_threads()
+        _set_threads(self.options.faiss_threads)
         ivf = self._ivf
         if allowed is None:
             if ivf:
@@ -203,7 +206,7 @@ class VectorIndex:
         return self.index.search(queries, k, params=params)
 
     def _batcher_wanted(self) -> bool:
-        return len(self) >= BATCH_MIN and os.environ.get("RAG_VECTOR_BATCH", "1") != "0"
+        return len(self) >= BATCH_MIN and self.options.batch
 
     def _batched(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """One question's exact search, joined with the questions searching meanwhile in one FAISS call.
@@ -219,7 +222,7 @@ class VectorIndex:
         return batcher((query, k))
 
     def _search_many(self, items: list[tuple[np.ndarray, int]]) -> list[tuple[np.ndarray, np.ndarray]]:
-        _set_threads()  # the leading caller's thread runs the batch
+        _set_threads(self.options.faiss_threads)  # the leading caller's thread runs the batch
         queries = np.stack([q for q, _ in items])
         scores, ids = self.index.search(queries, max(k for _, k in items))
         return [(scores[i : i + 1, :k], ids[i : i + 1, :k]) for i, (_, k) in enumerate(items)]
@@ -253,14 +256,15 @@ class VectorIndex:
         fsync_dir(path.parent)
 
     @classmethod
-    def load(cls, path: Path) -> VectorIndex:
-        """Read an index, memory-mapping its vectors where the kind allows (`RAG_VECTOR_MMAP=0`: read it all)."""
-        if os.environ.get("RAG_VECTOR_MMAP", "1") == "0":
-            return cls(faiss.read_index(str(path)))
+    def load(cls, path: Path, options: SearchOptions | None = None) -> VectorIndex:
+        """Read an index, memory-mapping its vectors where the kind allows (unless `options.mmap` is off)."""
+        options = options or SearchOptions()
+        if not options.mmap:
+            return cls(faiss.read_index(str(path)), options)
         try:
-            return cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY))
+            return cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY), options)
         except RuntimeError:
-            return cls(faiss.read_index(str(path)))
+            return cls(faiss.read_index(str(path)), options)
 
 
 def _sample(vectors: np.ndarray, n: int) -> np.ndarray:

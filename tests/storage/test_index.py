@@ -13,6 +13,7 @@ from rag.ingest import document_id, ingest_paths
 from rag.search import search
 from rag.storage import Counts
 from rag.storage.embedded import check as check_index
+from rag.storage.embedded.collection import EmbeddedOptions
 from rag.storage.manifest import FORMAT_VERSION
 from tests.conftest import ROOT, SEED, SEED_ID, problems
 
@@ -67,9 +68,8 @@ def test_one_bad_file_is_reported_and_the_rest_are_indexed(empty_index, seed_cop
     assert len(report.failures) == 1 and "broken.json:1" in report.failures[0][1]
 
 
-def test_the_index_persists_and_reopens_with_the_same_answers(tmp_path, embedder, seed_copy):
-    index = Index.open(tmp_path / "ix", create=True, embedder=embedder)
-    ingest_paths(index, [seed_copy])
+def test_the_index_persists_and_reopens_with_the_same_answers(tmp_path, embedder, seed_copy, indexed):
+    index = indexed(seed_copy, name="ix")
     before = [h.passage_id for h in search(index, "military base", k=3).hits]
     reopened = Index.open(tmp_path / "ix", embedder=embedder)
     assert [h.passage_id for h in search(reopened, "military base", k=3).hits] == before
@@ -79,9 +79,8 @@ def test_the_index_persists_and_reopens_with_the_same_answers(tmp_path, embedder
     assert manifest["format_version"] == FORMAT_VERSION
 
 
-def test_a_base_states_the_kind_of_vector_index(tmp_path, embedder, seed_copy):
-    index = Index.open(tmp_path / "ix", create=True, embedder=embedder)
-    ingest_paths(index, [seed_copy])
+def test_a_base_states_the_kind_of_vector_index(tmp_path, embedder, seed_copy, indexed):
+    index = indexed(seed_copy, name="ix")
     index.collection.compact()
     base = next(index.collection.directory.glob("base-*"))
     # a small collection is searched exactly
@@ -89,14 +88,13 @@ def test_a_base_states_the_kind_of_vector_index(tmp_path, embedder, seed_copy):
     assert meta["vector_index"] == {"kind": "flat", "vectors": counts(index).segments}
 
 
-def test_a_lost_base_is_searched_from_the_store_and_rebuilt(tmp_path, embedder, seed_copy):
-    index = Index.open(tmp_path / "ix", create=True, embedder=embedder)
-    ingest_paths(index, [seed_copy])
+def test_a_lost_base_is_searched_from_the_store_and_rebuilt(tmp_path, embedder, seed_copy, indexed):
+    index = indexed(seed_copy, name="ix")
     index.collection.compact()
     before = [h.passage_id for h in search(index, "military base", k=3).hits]
     for path in (tmp_path / "ix").glob("base-*"):
         shutil.rmtree(path)
-    reopened = Index.open(tmp_path / "ix", embedder=embedder, background=True)
+    reopened = Index.open(tmp_path / "ix", embedder=embedder, embedded=EmbeddedOptions(background=True))
     assert [h.passage_id for h in search(reopened, "military base", k=3).hits] == before
     assert problems(reopened) == []
     reopened.collection.wait_for_compaction()

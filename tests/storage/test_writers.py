@@ -13,7 +13,6 @@ import pytest
 
 from rag.config import Settings
 from rag.index import Index
-from rag.ingest import ingest_paths
 from rag.storage.embedded.locking import lock_holder
 from tests.conftest import ROOT, SEED, LiveServer
 
@@ -57,10 +56,8 @@ class LockHolder:
 
 
 @pytest.fixture
-def seeded(tmp_path, embedder) -> Index:
-    index = Index.open(tmp_path / "index", create=True, embedder=embedder)
-    ingest_paths(index, [SEED])
-    return index
+def seeded(indexed) -> Index:
+    return indexed(SEED)
 
 
 def transcript_file(folder: Path) -> Path:

@@ -15,7 +15,7 @@ from rag.ingest import ingest_paths
 from rag.search import search
 from rag.storage.embedded import check as check_index
 from rag.storage.embedded import repair as repair_index
-from rag.storage.embedded.collection import MANIFEST, STORE
+from rag.storage.embedded.collection import MANIFEST, STORE, EmbeddedOptions
 from rag.storage.embedded.durable import write_json_atomic
 from rag.storage.embedded.integrity import loaded_problems
 from tests.conftest import EXAMPLES, SEED, SEED_ID
@@ -80,7 +80,7 @@ def test_damaged_postings_are_named_and_a_server_searches_the_store_and_rebuilds
     base = base_of(directory)
     (base / "rows.npy").write_bytes(b"not an array")
     assert any(f"{base.name} cannot be loaded" in p for p in check_index(directory).problems)
-    index = Index.open(directory, embedder=embedder, background=True)
+    index = Index.open(directory, embedder=embedder, embedded=EmbeddedOptions(background=True))
     assert search(index, "military base", k=1, mode="lexical").hits
     assert loaded_problems(index.collection) == []
     index.collection.wait_for_compaction()

@@ -11,7 +11,6 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from rag.index import Index
 from rag.ingest import ingest_paths
 from tests.conftest import EXAMPLES, ROOT, SEED, SEED_ID
 
@@ -50,10 +49,9 @@ def read_safely(path: Path) -> str:
     raise AssertionError(f"{path.name}: a file of unknown kind")
 
 
-def test_no_file_the_index_writes_is_a_pickle(tmp_path, embedder):
+def test_no_file_the_index_writes_is_a_pickle(tmp_path, indexed):
     directory = tmp_path / "index"
-    index = Index.open(directory, create=True, embedder=embedder)
-    ingest_paths(index, [EXAMPLES])
+    index = indexed(EXAMPLES)
     index.delete(SEED_ID)
     ingest_paths(index, [SEED])
     index.collection.compact()  # the base files are written too

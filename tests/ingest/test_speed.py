@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
-from rag.batching import LRUCache, MicroBatcher, QueryEncoder, encode_query
+from rag.batching import LRUCache, MicroBatcher, QueryEncoder
+from rag.config import Settings
 from rag.embedding import Embedder, cpu_has_bf16, passage_precision
 from rag.index import Index
 from rag.ingest import prepare
@@ -121,9 +123,14 @@ def test_bf16_passage_vectors_agree_with_fp32(seed_segments, torch_embedder, onn
     assert np.allclose(np.linalg.norm(bf16, axis=1), 1, atol=1e-5)
 
 
+def configured() -> Embedder:
+    """An embedder as the service makes it: its options from the settings (RAG_* variables)."""
+    return Embedder(options=Settings().embedder_options())
+
+
 def test_fp32_is_forced_by_the_setting(monkeypatch, seed_segments, onnx_embedder):
     monkeypatch.setenv("RAG_EMBED_PRECISION", "fp32")
-    embedder = Embedder()
+    embedder = configured()
     assert embedder.passage_precision(bulk=True) == "fp32"
     vectors = embedder.encode_passages(seed_segments, bulk=True)
     assert np.allclose(vectors, onnx_embedder.encode_passages(seed_segments), atol=1e-6)
@@ -132,7 +139,7 @@ def test_fp32_is_forced_by_the_setting(monkeypatch, seed_segments, onnx_embedder
 
 def test_bf16_is_forced_by_the_setting(monkeypatch, seed_segments):
     monkeypatch.setenv("RAG_EMBED_PRECISION", "BF16")
-    embedder = Embedder()
+    embedder = configured()
     assert embedder.passage_precision() == embedder.passage_precision(bulk=True) == "bf16"
     embedder.encode_passages(seed_segments[:2])  # not bulk work, and still bf16
     assert embedder.torch_loaded
@@ -145,9 +152,11 @@ def test_contradicting_or_unknown_precisions_are_errors(monkeypatch):
 
     with pytest.raises(RagError, match="torch-bf16"):
         Embedder(passage_backend="torch-bf16", precision="fp32")
+    with pytest.raises(RagError, match="precision must be one of auto, fp32, bf16"):
+        Embedder(precision="fp16")
     monkeypatch.setenv("RAG_EMBED_PRECISION", "fp16")
-    with pytest.raises(RagError, match="RAG_EMBED_PRECISION"):
-        Embedder()
+    with pytest.raises(ValidationError, match="embed_precision"):
+        Settings()
 
 
 def test_auto_precision_follows_the_cpu_flags(tmp_path):
@@ -184,9 +193,9 @@ def test_only_a_bulk_ingest_loads_torch_for_bf16(monkeypatch, tmp_path):
 def test_passages_are_the_same_with_one_worker_or_several(monkeypatch, seed_segments, embedder):
     """Workers change which passages share a batch (so padding), never a passage's vector or its place."""
     monkeypatch.setenv("RAG_PASSAGE_THREADS", "1")
-    one = Embedder().encode_passages(seed_segments)
+    one = configured().encode_passages(seed_segments)
     monkeypatch.setenv("RAG_PASSAGE_THREADS", "3")
-    three = Embedder().encode_passages(seed_segments)
+    three = configured().encode_passages(seed_segments)
     assert (one * three).sum(axis=1).min() >= 0.9999
     assert (one * embedder.encode_passages(seed_segments)).sum(axis=1).min() >= 0.9999
 
@@ -194,9 +203,11 @@ def test_passages_are_the_same_with_one_worker_or_several(monkeypatch, seed_segm
 def test_an_unknown_backend_is_an_error(monkeypatch):
     from rag.errors import RagError
 
+    with pytest.raises(RagError, match="backend must be one of"):
+        Embedder(backend="tensorflow")
     monkeypatch.setenv("RAG_EMBED_BACKEND", "tensorflow")
-    with pytest.raises(RagError, match="RAG_EMBED_BACKEND"):
-        Embedder()
+    with pytest.raises(ValidationError, match="embed_backend"):
+        Settings()
 
 
 # ---------------------------------------------------------------------------------------------- index kinds
@@ -346,8 +357,8 @@ def test_the_cache_returns_the_same_vector(embedder):
 
 
 def test_encode_query_goes_through_the_embedders_cache(embedder):
-    vector = encode_query(embedder, "A question asked twice about the harbour")
-    assert encode_query(embedder, "A question asked twice about the harbour") is vector
+    vector = embedder.encode_query("A question asked twice about the harbour")
+    assert embedder.encode_query("A question asked twice about the harbour") is vector
 
 
 def test_lru_cache_evicts_the_least_recently_used():

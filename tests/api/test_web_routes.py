@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from api.routes.pages import WEB
+from tests.api.test_operability import metric
 from tests.conftest import SEED_ID, LiveServer
-from tests.test_operability import metric
 
 PAGES = ["/", "/transcripts", f"/transcripts/{SEED_ID}"]
 
