@@ -57,8 +57,12 @@ class SearchResult:
 
 
 def hit_to_dict(hit: SearchHit) -> dict:
-    out = dataclasses.asdict(hit)
+    # field by field from the dataclasses' own dicts: dataclasses.asdict deep-copies every value, several
+    # times the cost for ten hits of a few parts each (every request pays it)
+    out = dict(vars(hit))
     out["document"] = hit.document.ref()
+    out["highlight"] = dict(vars(hit.highlight)) if hit.highlight is not None else None
+    out["parts"] = [dict(vars(part)) for part in hit.parts]
     return out
 
 
