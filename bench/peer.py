@@ -103,13 +103,9 @@ def http(target: Path, levels: list[int], duration: float, log: Path) -> dict:
     port = free_port()
     cmd = [PY, "-m", "uvicorn", "txtai.api:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     env = {"CONFIG": str(config)}
-    cold, levels_out, rss = measure_server(cmd, env, port, get_search, "txtai", levels, duration, log)
-    return {
-        "command": "CONFIG=... " + " ".join(cmd[1:]),
-        "cold_start_s": round(cold, 2),
-        "peak_rss_mb": rss,
-        "levels": levels_out,
-    }
+    cold, levels_out, memory = measure_server(cmd, env, port, get_search, "txtai", levels, duration, log)
+    command = "CONFIG=... " + " ".join(cmd[1:])
+    return {"command": command, "cold_start_s": round(cold, 2), **memory, "levels": levels_out}
 
 
 def ratios(ours: dict, peer: dict) -> dict:

@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> None:
             cmd = [PY, "-m", "rag.cli", "serve", "--index", str(args.collection), "--port", str(port)]
             cmd += ["--workers", str(args.workers)] if args.workers else []
         log = out_dir / f"plain-{name}-{args.collection.name}.log"
-        cold, figures, rss = measure_server(cmd, env, port, post_search, "rag", levels, args.duration, log)
-        result[name] = {"command": " ".join(cmd[1:]), "cold_start_s": round(cold, 2), "peak_rss_mb": rss}
+        cold, figures, memory = measure_server(cmd, env, port, post_search, "rag", levels, args.duration, log)
+        result[name] = {"command": " ".join(cmd[1:]), "cold_start_s": round(cold, 2), **memory}
         result[name]["levels"] = figures
     result["ratio_rps"] = {
         str(ours["concurrency"]): round(ours["rps"] / theirs["rps"], 2)

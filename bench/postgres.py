@@ -143,8 +143,8 @@ def hnsw_recall(index, vectors: np.ndarray) -> dict:
 def over_http(where: list[str], env: dict, levels: list[int], duration: float, log: Path) -> dict:
     port = free_port()
     cmd = [PY, "-m", "rag.cli", "serve", *where, "--port", str(port)]
-    cold, levels_out, rss = measure_server(cmd, env, port, post_search, "rag", levels, duration, log)
-    return {"cold_start_s": round(cold, 2), "peak_rss_mb": rss, "levels": levels_out}
+    cold, levels_out, memory = measure_server(cmd, env, port, post_search, "rag", levels, duration, log)
+    return {"cold_start_s": round(cold, 2), **memory, "levels": levels_out}
 
 
 def directory_mb(path: Path) -> float:

@@ -167,8 +167,10 @@ def wait_first_answer(port: int, proc: subprocess.Popen, started: float, check, 
     raise RuntimeError("server did not answer")
 
 
-def tree_hwm_mb(pid: int) -> float:
-    """Peak RSS of a process and its children, in MB (summed: workers are separate processes)."""
+def tree_memory_mb(pid: int) -> dict:
+    """Memory of a process and its children (workers are separate processes), in MB: the summed peak RSS,
+    which counts the pages the workers share once per worker, and the summed PSS, which splits them, so
+    that PSS with N+1 workers minus PSS with N is what one more worker costs."""
     pids = [pid]
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -178,15 +180,16 @@ def tree_hwm_mb(pid: int) -> float:
                     pids.append(int(entry.name))
             except (OSError, ValueError, IndexError):
                 continue
-    total = 0
+    totals = {"VmHWM:": 0, "Pss:": 0}
     for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return round(total / 1024, 1)
+        for name, key in ((f"/proc/{p}/status", "VmHWM:"), (f"/proc/{p}/smaps_rollup", "Pss:")):
+            try:
+                for line in Path(name).read_text().splitlines():
+                    if line.startswith(key):
+                        totals[key] += int(line.split()[1])
+            except OSError:
+                continue
+    return {"peak_rss_mb": round(totals["VmHWM:"] / 1024, 1), "pss_mb": round(totals["Pss:"] / 1024, 1)}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -250,10 +253,10 @@ def measure_server(
     levels: list[int],
     duration: float,
     log: Path,
-) -> tuple[float, list[dict], float]:
+) -> tuple[float, list[dict], dict]:
     """Start a server, time it to its first answer, warm it up, load it at each level, stop it.
 
-    Returns the cold start in seconds, the figures of each level and the peak RSS of its process tree.
+    Returns the cold start in seconds, the figures of each level and the memory of its process tree.
     """
     with open(log, "w") as errors:
         started = time.perf_counter()
@@ -263,21 +266,21 @@ def measure_server(
             for i in range(30):  # warm-up
                 ask(port, f"warm-up question number {i} about housing")
             levels_out = load_levels(port, levels, duration, target, proc.pid)
-            rss = tree_hwm_mb(proc.pid)
+            memory = tree_memory_mb(proc.pid)
         finally:
             proc.terminate()
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    return cold, levels_out, rss
+    return cold, levels_out, memory
 
 
 def http(collection: Path, levels: list[int], duration: float, env: dict, log: Path) -> dict:
     port = free_port()
     cmd = [PY, "-m", "rag.cli", "serve", "--index", str(collection), "--port", str(port)]
-    cold, levels_out, rss = measure_server(cmd, env, port, post_search, "rag", levels, duration, log)
-    return {"command": " ".join(cmd[1:]), "cold_start_s": round(cold, 2), "peak_rss_mb": rss, "levels": levels_out}
+    cold, levels_out, memory = measure_server(cmd, env, port, post_search, "rag", levels, duration, log)
+    return {"command": " ".join(cmd[1:]), "cold_start_s": round(cold, 2), **memory, "levels": levels_out}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import Stemmer
@@ -12,13 +13,19 @@ from rag.textclean import clean_for_index
 _STEMMER = Stemmer.Stemmer("english")
 _TERM = re.compile(r"(?u)\b\w\w+\b")
 _STOPWORDS = frozenset(STOPWORDS_EN)
+SENTENCE_CACHE = 20_000  # sentences whose terms are kept (a few MB per worker)
 
 
 def terms_among(text: str, wanted: set[str]) -> set[str]:
     """Which of the `wanted` terms a text holds: `terms` without the markup clean-up, for scanning many
     sentences quickly (markup and split contractions hold no question terms)."""
-    words = {w for w in _TERM.findall(text.lower()) if w not in _STOPWORDS}
-    return {t for t in _STEMMER.stemWords(list(words)) if t in wanted}
+    return _sentence_terms(text) & wanted
+
+
+@functools.lru_cache(maxsize=SENTENCE_CACHE)
+def _sentence_terms(text: str) -> frozenset[str]:
+    # cached: the sentences of the passages that answer questions come back again and again
+    return frozenset(_STEMMER.stemWords([w for w in set(_TERM.findall(text.lower())) if w not in _STOPWORDS]))
 
 
 def terms(text: str) -> list[str]:

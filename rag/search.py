@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -249,8 +250,8 @@ def _matching_part(parts: list[tuple[int, Passage]], query: str) -> int:
     segments), unless the answer is a reply of a few words ("Yeah.", "Two."), which says less than the
     question it follows.
     """
-    wanted = set(terms(query))
-    words = [len(_WORD.findall(clean_for_index(p.text))) for _, p in parts]
+    wanted = _wanted(query)
+    words = [_word_count(p.text) for _, p in parts]
     scores = [best[2] if (best := _best_sentences(p.text, wanted)) else 0.0 for _, p in parts]
     main = max(range(len(parts)), key=lambda i: (scores[i], words[i]))
     if parts[main][1].role != QUESTION:
@@ -354,7 +355,7 @@ _SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[\"'”’)\]]*|\n|$)")
 
 def highlight(text: str, query: str) -> Highlight | None:
     """The one or two adjacent sentences sharing the most query terms, with their offsets."""
-    best = _best_sentences(text, set(terms(query)))
+    best = _best_sentences(text, _wanted(query))
     if best is None:
         return None
     start, end, _ = best
@@ -363,6 +364,17 @@ def highlight(text: str, query: str) -> Highlight | None:
     while end > start and text[end - 1].isspace():
         end -= 1
     return Highlight(text[start:end], start, end)
+
+
+@functools.lru_cache(maxsize=1024)
+def _wanted(query: str) -> frozenset[str]:
+    """A question's terms, as highlights look for them (asked once per hit and part: cached)."""
+    return frozenset(terms(query))
+
+
+@functools.lru_cache(maxsize=4096)  # passage texts: the hits that come back often
+def _word_count(text: str) -> int:
+    return len(_WORD.findall(clean_for_index(text)))
 
 
 def _best_sentences(text: str, wanted: set[str]) -> tuple[int, int, float] | None:

@@ -57,6 +57,18 @@ def _same_ranking(got: list[tuple], want: list[tuple], tolerance: float) -> bool
     return True
 
 
+def _same_up_to_the_cut(got: list[tuple], want: list[tuple], tolerance: float) -> bool:
+    """The same hits, except ones that score within `tolerance` of the last hit of their list (at the cut)."""
+    if len(got) != len(want):
+        return False
+    got_keys, want_keys = {g[:-1] for g in got}, {w[:-1] for w in want}
+    only_got = [g for g in got if g[:-1] not in want_keys]
+    only_want = [w for w in want if w[:-1] not in got_keys]
+    return all(g[-1] - got[-1][-1] <= tolerance for g in only_got) and all(
+        w[-1] - want[-1][-1] <= tolerance for w in only_want
+    )
+
+
 @pytest.fixture
 def folder(tmp_path) -> Path:
     """The examples and one transcript of each format: eleven documents of all sizes."""
@@ -96,8 +108,9 @@ def test_pipelined_ingest_writes_what_one_document_at_a_time_writes(tmp_path, fo
     for (question, mode), hits in want["answers"].items():
         if mode == "dense":
             assert _same_ranking(got["answers"][question, mode], hits, tolerance=1e-3), question
-        else:  # fused by rank: two dense hits swapped within a tie move both their fused scores
-            assert {h[:-1] for h in got["answers"][question, mode]} == {h[:-1] for h in hits}, question
+        else:  # fused by rank: two dense hits swapped within a tie move both their fused scores by up to
+            # 1/11 - 1/12 (< 0.008), which can trade the last hit for the next one
+            assert _same_up_to_the_cut(got["answers"][question, mode], hits, tolerance=0.01), question
 
 
 def test_a_second_file_with_the_same_id_replaces_the_first(tmp_path, embedder):
