@@ -18,7 +18,7 @@ and ~500 MB, more than one document's passages save, so a server's uploads and s
 fp32 unless bf16 is asked for. fp32 runs on `RAG_PASSAGE_BACKEND`: `onnx` (default) or `torch`
 (`torch-bf16`, its older spelling of bf16, still means bf16). Passage vectors are never quantised, so
 the index holds the model's own vectors whatever serves questions; its manifest names the model, not
-the backend or the precision (README: "bf16 passages" says why mixing them is harmless).
+the backend or the precision (docs/speed.md, "bf16 passages", says why mixing them is harmless).
 
 Threads: the question encoder runs `RAG_EMBED_THREADS` threads (default 1: on 2 cores the other serves
 HTTP and searches, and one thread keeps its latency steady when the machine is busy); passages use

@@ -77,7 +77,7 @@ def serve(
 
     configure_serving()  # before numpy, faiss or onnxruntime load their thread pools
     from rag.cli.workers import serve as serve_workers
-    from rag.storage.embedded.collection import MANIFEST
+    from rag.storage.embedded import EmbeddedCollection
 
     settings = read_settings()
     database = settings.database(database_url)
@@ -89,7 +89,7 @@ def serve(
     else:
         directory = index_dir(index)
         source = build_from or settings.examples_dir
-        if not (directory / MANIFEST).exists():
+        if not EmbeddedCollection.exists(directory):
             if not source.exists():
                 err.print(f"[red]error:[/red] no index at {directory} and no transcripts at {source} to build one")
                 raise typer.Exit(1)

@@ -113,6 +113,11 @@ class EmbeddedCollection(Collection):
             pass
         return adopted
 
+    @staticmethod
+    def exists(directory: str | Path) -> bool:
+        """Whether `directory` holds a collection."""
+        return (Path(directory) / MANIFEST).exists()
+
     @classmethod
     def open(
         cls,
