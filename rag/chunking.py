@@ -202,4 +202,5 @@ def _time_at(turn: Turn, offset: int) -> float | None:
         return None
     if turn.end is None or not turn.text:
         return turn.start
-    return round(turn.start + (turn.end - turn.start) * offset / len(turn.text), 3)
+    # the share first: (end - start) * offset can overflow to inf for times near the largest float
+    return min(turn.end, round(turn.start + (turn.end - turn.start) * (offset / len(turn.text)), 3))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 
@@ -85,6 +86,18 @@ def test_times_of_a_timed_turn_are_spread_over_its_passages(embedder):
     )
     assert passages[0].start == 10.0 and passages[-1].end == 50.0
     assert all(a.start <= b.start for a, b in itertools.pairwise(passages))
+
+
+def test_times_near_the_largest_float_stay_finite(embedder):
+    text = " ".join(["This is one sentence of the answer."] * 40)
+    passages = chunk_transcript(
+        Transcript("t", (Turn("A", text, start=0.0, end=1.7e308),)),
+        "d",
+        count_tokens=embedder.count_tokens,
+        max_tokens=40,
+    )
+    assert all(math.isfinite(p.start) and math.isfinite(p.end) for p in passages)
+    assert passages[-1].end == 1.7e308
 
 
 def test_sentence_spans_split_after_terminal_punctuation_only():
