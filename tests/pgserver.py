@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 
 class ScratchServer:
@@ -32,11 +33,12 @@ class ScratchServer:
     def url(self, database: str = "postgres") -> str:
         return self.server.get_uri(database)
 
-    def new_database(self, prefix: str = "rag") -> str:
-        """A new empty database; its URL."""
+    def new_database(self, prefix: str = "rag", *, copy_of: str | None = None) -> str:
+        """A new database, empty or a copy of another (by URL; nothing may be connected to it); its URL."""
         name = f"{prefix}_{next(self._names)}"
+        template = f' TEMPLATE "{conninfo_to_dict(copy_of)["dbname"]}"' if copy_of else ""
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"{template}')
         return self.url(name)
 
     def vacuum_analyze(self, url: str) -> None:

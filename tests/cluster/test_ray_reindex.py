@@ -8,15 +8,19 @@ import threading
 
 import numpy as np
 import pytest
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from rag.cli import app
 from rag.cluster.ingest import Placement
 from rag.cluster.reindex import EmbedOnRay
 from rag.embedding import Embedder
-from rag.index import Index
+from rag.index import Index, check_collection
+from rag.ingest import ingest_paths
 from rag.reindex import reindex
 from rag.storage.embedded import check
+from rag.storage.postgres import DatabaseOptions
+from tests.conftest import EXAMPLES
 from tests.models import cls_pooled_model
 from tests.storage.test_reindex import QUESTIONS, dense_results, stored_vectors
 
@@ -81,3 +85,22 @@ def test_rag_reindex_with_ray_names_the_cluster_and_the_new_model(ray_cluster, i
     output = result.output.replace("\n", "")
     assert "Ray cluster local: 1 nodes, 2 CPUs" in output
     assert f"re-embedded 4 documents (45 segments) with {new_embedder.name}" in output
+
+
+@pytest.mark.postgres
+def test_a_database_collection_is_reindexed_on_ray_and_every_server_follows(
+    ray_cluster, pg_server, embedder, new_embedder
+):
+    database = DatabaseOptions(SecretStr(pg_server.new_database()))
+    index = Index.open(database=database, create=True, embedder=embedder)
+    ingest_paths(index, [EXAMPLES])
+    other = Index.open(database=database, embedder=embedder)  # another server, opened before the switch
+    report = reindex(index, new_embedder, embed=EmbedOnRay(new_embedder, Placement.on(ray_cluster, None, 1)))
+    assert report.documents == 4
+    assert dense_results(other, QUESTIONS[0]) == dense_results(index, QUESTIONS[0])
+    assert other.manifest.model == new_embedder.name
+    vectors = stored_vectors(other)
+    assert np.allclose(np.stack(list(vectors.values())), new_embedder.encode_passages(list(vectors)), atol=1e-5)
+    assert check_collection(database=database).ok
+    other.close()
+    index.close()

@@ -1,4 +1,4 @@
-"""rag reindex: another model for an existing collection, switched to at once while searches go on."""
+"""rag reindex: another model for an existing collection, switched to at once while searches go on (both backends)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,22 @@ import threading
 
 import numpy as np
 import pytest
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from rag.chunking import index_text
 from rag.cli import app
-from rag.config import Settings
 from rag.documents import put_document
 from rag.embedding import Embedder
-from rag.index import Index
+from rag.errors import IndexMismatchError
+from rag.index import Index, check_collection
 from rag.ingest import ingest_paths
 from rag.models import Filters
 from rag.parsing import read_transcript
 from rag.reindex import reindex
 from rag.search import search
-from rag.storage.embedded import check
-from tests.conftest import EXAMPLES, SEED
+from rag.storage.postgres import DatabaseOptions
+from tests.conftest import EXAMPLES, SEED, Place
 from tests.models import cls_pooled_model
 
 QUESTIONS = [
@@ -40,22 +41,47 @@ def new_embedder() -> Embedder:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, embedder):
+def built(new_place, embedder) -> Place:
     """The examples indexed once with the default model; each test reindexes a copy."""
-    directory = tmp_path_factory.mktemp("reindex-source") / "index"
-    index = Index.open(directory, create=True, embedder=embedder)
+    place = new_place("reindex-source")
+    index = place.open(create=True, embedder=embedder)
     ingest_paths(index, [EXAMPLES])
     index.close()
-    return directory
+    return place
 
 
 @pytest.fixture
-def index(built, tmp_path, embedder):
+def place(built, tmp_path, request) -> Place:
+    """A copy of `built` for one test."""
     directory = tmp_path / "index"
-    shutil.copytree(built, directory)
-    opened = Index.open(directory, embedder=embedder)
+    if built.database is None:
+        shutil.copytree(built.directory, directory)
+        return Place(built.backend, directory)
+    url = request.getfixturevalue("pg_server").new_database(copy_of=built.database.url.get_secret_value())
+    return Place(built.backend, directory, dataclasses.replace(built.database, url=SecretStr(url)))
+
+
+@pytest.fixture
+def index(place, embedder):
+    opened = place.open(embedder=embedder)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def fresh(new_place, new_embedder):
+    """Makes the examples indexed from scratch with the new model, in the same backend."""
+
+    def make() -> Index:
+        made = new_place("reindex-fresh").open(create=True, embedder=new_embedder)
+        ingest_paths(made, [EXAMPLES])
+        return made
+
+    return make
+
+
+def problems(place: Place) -> list[str]:
+    return check_collection(place.directory, database=place.database).problems
 
 
 def dense_results(index: Index, question: str) -> list[tuple[str, int, float]]:
@@ -74,30 +100,43 @@ def stored_vectors(index: Index) -> dict[str, np.ndarray]:
     }
 
 
-def test_after_a_reindex_the_vectors_are_the_new_models_and_the_manifest_names_it(index, new_embedder):
+def test_after_a_reindex_the_vectors_are_the_new_models_and_the_manifest_names_it(place, index, new_embedder):
     report = reindex(index, new_embedder)
     assert (report.documents, report.previous, report.model) == (4, "all-MiniLM-L6-v2", new_embedder.name)
-    manifest = json.loads((index.collection.directory / "manifest.json").read_text())
-    assert (manifest["model"], manifest["dimension"]) == (new_embedder.name, new_embedder.dimension)
+    reopened = place.open()  # what a new process reads
+    assert (reopened.manifest.model, reopened.manifest.dimension) == (new_embedder.name, new_embedder.dimension)
+    reopened.close()
+    if place.database is None:
+        manifest = json.loads((place.directory / "manifest.json").read_text())
+        assert (manifest["model"], manifest["dimension"]) == (new_embedder.name, new_embedder.dimension)
     vectors = stored_vectors(index)
     expected = new_embedder.encode_passages(list(vectors))
     assert np.allclose(np.stack(list(vectors.values())), expected, atol=1e-5)
-    assert check(index.collection.directory).ok
+    assert problems(place) == []
 
 
-def test_a_search_after_the_switch_is_answered_with_the_new_model(index, new_embedder, tmp_path):
+def test_a_search_after_the_switch_is_answered_with_the_new_model(index, new_embedder, fresh):
     reindex(index, new_embedder)
-    fresh = Index.open(tmp_path / "fresh", create=True, embedder=new_embedder)
-    ingest_paths(fresh, [EXAMPLES])
+    made = fresh()
     for question in QUESTIONS:
-        assert dense_results(index, question) == dense_results(fresh, question)
-    assert Index.open(index.collection.directory).manifest.model == new_embedder.name  # a new process too
+        assert dense_results(index, question) == dense_results(made, question)
 
 
-def test_searches_during_a_reindex_never_fail_and_each_sees_one_model_wholly(index, new_embedder, built, tmp_path):
+def test_another_server_follows_the_switch_at_its_next_search(place, index, embedder, new_embedder, fresh):
+    other = place.open(embedder=embedder)  # opened before the switch, on the old model
+    question = QUESTIONS[1]
+    before = dense_results(other, question)
+    reindex(index, new_embedder)
+    after = dense_results(other, question)
+    assert after != before
+    assert after == dense_results(fresh(), question)
+    assert other.manifest.model == new_embedder.name
+    other.close()
+
+
+def test_searches_during_a_reindex_never_fail_and_each_sees_one_model_wholly(index, new_embedder, fresh):
     before = {q: dense_results(index, q) for q in QUESTIONS}
-    after_index = Index.open(tmp_path / "after", create=True, embedder=new_embedder)
-    ingest_paths(after_index, [EXAMPLES])
+    after_index = fresh()
     after = {q: dense_results(after_index, q) for q in QUESTIONS}
     assert all(before[q] != after[q] for q in QUESTIONS)  # the two models rank or score differently
     seen: list[str] = []
@@ -163,8 +202,8 @@ def test_ingesting_the_same_files_after_a_reindex_changes_nothing(index, new_emb
     assert (report.documents, report.unchanged) == (0, 4)
 
 
-def test_a_document_written_during_the_reindex_is_switched_with_the_rest(index, new_embedder, embedder):
-    writer = Index.open(index.collection.directory, embedder=embedder)  # another server, on the old model
+def test_a_document_written_during_the_reindex_is_switched_with_the_rest(place, index, new_embedder, embedder):
+    writer = place.open(embedder=embedder)  # another server, on the old model
     calls = []
 
     def embed(texts: list[str]) -> np.ndarray:
@@ -181,8 +220,8 @@ def test_a_document_written_during_the_reindex_is_switched_with_the_rest(index, 
     writer.close()
 
 
-def test_a_write_embedded_with_the_old_model_after_the_switch_is_embedded_again(index, new_embedder, embedder):
-    stale = Index.open(index.collection.directory, embedder=embedder)  # opened before the switch
+def test_a_write_embedded_with_the_old_model_after_the_switch_is_embedded_again(place, index, new_embedder, embedder):
+    stale = place.open(embedder=embedder)  # opened before the switch
     reindex(index, new_embedder)
     put_document(stale, "late", read_transcript(SEED))
     with stale.reading() as reader:
@@ -215,12 +254,11 @@ def test_an_interrupted_reindex_resumes_where_it_stopped(index, new_embedder):
 runner = CliRunner()
 
 
-def test_rag_reindex_prints_what_it_did_and_rag_check_agrees(index, new_embedder):
-    directory = index.collection.directory
-    result = runner.invoke(app, ["reindex", "--model", new_embedder.name, "--index", str(directory)])
+def test_rag_reindex_prints_what_it_did_and_rag_check_agrees(place, index, new_embedder):
+    result = runner.invoke(app, ["reindex", "--model", new_embedder.name, *place.cli_args()])
     assert result.exit_code == 0, result.output
     assert f"re-embedded 4 documents (45 segments) with {new_embedder.name}" in result.output
-    result = runner.invoke(app, ["check", "--index", str(directory)])
+    result = runner.invoke(app, ["check", *place.cli_args()])
     assert result.exit_code == 0, result.output
 
 
@@ -232,29 +270,37 @@ def test_rag_reindex_prints_what_it_did_and_rag_check_agrees(index, new_embedder
         (["reindex"], "rag reindex needs --model NAME (or --abandon)"),
     ],
 )
-def test_rag_reindex_refuses_bad_input_with_a_message(index, args, message):
-    result = runner.invoke(app, [*args, "--index", str(index.collection.directory)])
+def test_rag_reindex_refuses_bad_input_with_a_message(place, index, args, message):
+    result = runner.invoke(app, [*args, *place.cli_args()])
     assert result.exit_code != 0
     assert message in result.output
 
 
-def test_rag_reindex_abandon_drops_what_a_stopped_reindex_staged(index, new_embedder):
-    def failing(texts: list[str]) -> np.ndarray:
-        raise RuntimeError("stopped")
+def test_rag_reindex_abandon_drops_what_a_stopped_reindex_staged(place, index, new_embedder):
+    stopped = {"calls": 0}
 
-    index.collection.begin_reindex(dataclasses.replace(index.manifest, model=new_embedder.name))
+    def failing_second_round(texts: list[str]) -> np.ndarray:
+        stopped["calls"] += 1
+        if stopped["calls"] > 1:
+            raise RuntimeError("stopped")
+        return new_embedder.encode_passages(texts)
+
     with pytest.raises(RuntimeError):
-        reindex(index, new_embedder, embed=failing)
-    result = runner.invoke(app, ["reindex", "--abandon", "--index", str(index.collection.directory)])
+        reindex(index, new_embedder, embed=failing_second_round, round_documents=2)
+    staged = check_collection(place.directory, database=place.database).facts["reindex_staged"]
+    assert staged == {"model": new_embedder.name, "documents": 2}
+    result = runner.invoke(app, ["reindex", "--abandon", *place.cli_args()])
     assert result.exit_code == 0, result.output
     assert "searches use all-MiniLM-L6-v2 as before" in result.output
-    assert "reindex_staged" not in check(index.collection.directory).facts
+    assert "reindex_staged" not in check_collection(place.directory, database=place.database).facts
+    report = reindex(index, new_embedder)
+    assert (report.resumed, report.documents) == (0, 4)  # nothing of the abandoned run is kept
 
 
 @pytest.mark.postgres
-def test_rag_reindex_on_a_database_says_the_backend_cannot_yet(pg_server, embedder, new_embedder):
-    url = pg_server.new_database()
-    Index.open(database=Settings(database_url=url).database(), create=True, embedder=embedder).close()
-    result = runner.invoke(app, ["reindex", "--model", new_embedder.name, "--database-url", url])
-    assert result.exit_code == 1
-    assert "rag reindex is not yet available on the postgres backend" in result.output
+def test_a_database_is_reindexed_only_to_a_model_of_its_dimension(pg_server, embedder):
+    index = Index.open(database=DatabaseOptions(SecretStr(pg_server.new_database())), create=True, embedder=embedder)
+    other = dataclasses.replace(index.manifest, model="a-larger-model", dimension=768)
+    with pytest.raises(IndexMismatchError, match="only to a model of the same dimension"):
+        index.collection.begin_reindex(other)
+    index.close()

@@ -16,19 +16,20 @@ returns k results whenever k passages match. The thresholds and ef_search are me
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import numpy as np
 import psycopg
 
-from rag.errors import NoIndexError
+from rag.errors import NoIndexError, RagError
 from rag.lexical import terms
 from rag.models import Document, Filters, PreparedDocument, StoredSegment, Turn
 from rag.storage import bm25
-from rag.storage.interface import Collection, Counts, Ranked, Reader, check_made_by
+from rag.storage.interface import Collection, Counts, Ranked, Reader, StagedDocument, check_made_by
 from rag.storage.manifest import Manifest
-from rag.storage.postgres import queries, schema, writes
+from rag.storage.postgres import queries, reindexing, schema, writes
 from rag.storage.postgres.connection import Database
 from rag.storage.postgres.options import DatabaseOptions
 
@@ -56,9 +57,12 @@ class PostgresCollection(Collection):
         exact_filtered_max: int = EXACT_FILTERED_MAX,
     ):
         self.database = database
-        self.manifest = manifest
+        self.manifest = manifest  # as of the newest state read: a reindex's switch changes its model
         self.exact_max = exact_max
         self.exact_filtered_max = exact_filtered_max
+        self._identities: dict[int, Manifest] = {}  # the manifest at each value of the `vectors` counter
+        self._newest = -1
+        self._advance = threading.Lock()
 
     @classmethod
     def open(
@@ -92,12 +96,30 @@ class PostgresCollection(Collection):
     @contextmanager
     def reading(self) -> Iterator[PostgresReader]:
         with self.database.reading() as conn:
-            yield PostgresReader(self, conn)
+            reader = PostgresReader(self, conn)
+            reader.manifest  # noqa: B018 (a switch to another model, by any server, is noticed here)
+            yield reader
+
+    def manifest_at(self, vectors: int, conn: psycopg.Connection) -> Manifest:
+        """The manifest when the `vectors` counter had this value, read in `conn`'s snapshot if not known yet;
+        the collection's manifest follows the newest seen."""
+        found = self._identities.get(vectors)
+        if found is None:
+            found = schema.read_manifest(conn, self.location) or self.manifest
+            with self._advance:
+                self._identities[vectors] = found
+                if vectors > self._newest:
+                    self._newest, self.manifest = vectors, found
+        return found
+
+    def _current_manifest(self, conn: psycopg.Connection) -> Manifest:
+        """The manifest as a write transaction sees it (after begin_change: no switch can commit meanwhile)."""
+        return self.manifest_at(queries.state(conn).get("vectors", 0), conn)
 
     # ------------------------------------------------------------------ writes
 
     def apply(self, add: Sequence[PreparedDocument] = (), delete: Sequence[str] = ()) -> None:
-        check_made_by(self.manifest, add)  # (the model never changes here: this backend does not reindex yet)
+        check_made_by(self.manifest, add)
         segment_terms = [[terms(s.text) for s in prepared.segments] for prepared in add]  # outside transactions
         for doc_id in delete:
             with self.database.writing() as conn:
@@ -106,12 +128,50 @@ class PostgresCollection(Collection):
         for prepared, words in zip(add, segment_terms, strict=True):
             with self.database.writing() as conn:
                 writes.begin_change(conn)
+                # another server's reindex may have switched models since this document was embedded
+                check_made_by(self._current_manifest(conn), [prepared])
                 writes.delete_document(conn, prepared.doc.id)
                 writes.put_document(conn, prepared, words)
 
     def set_canonical(self, names: Iterable[str], canonical: str) -> None:
         with self.database.writing() as conn:
             writes.set_canonical(conn, names, canonical)
+
+    # ------------------------------------------------------------------ reindexing (see reindexing.py)
+
+    def begin_reindex(self, manifest: Manifest) -> int:
+        with self.database.writing() as conn:
+            return reindexing.begin(conn, self._current_manifest(conn), manifest, self.location)
+
+    def reindex_todo(self, limit: int | None = None) -> list[str]:
+        with self.database.reading() as conn:
+            return reindexing.todo(conn, limit)
+
+    def stage(self, documents: Sequence[StagedDocument]) -> int:
+        with self.database.writing() as conn:
+            return reindexing.stage(conn, documents, self._staged_target(conn).dimension)
+
+    def switch(self, catch_up: Callable[[list[str]], Sequence[StagedDocument]]) -> Manifest:
+        for _ in range(reindexing.CATCH_UP_ROUNDS):
+            todo = self.reindex_todo()
+            if not todo:
+                break
+            self.stage(catch_up(todo))
+        with self.database.writing() as conn:
+            target = reindexing.switch(conn, self.location, catch_up)
+        with self.reading():
+            pass  # this process follows the switch at once
+        return target
+
+    def abandon_reindex(self) -> None:
+        with self.database.writing() as conn:
+            reindexing.clear(conn)
+
+    def _staged_target(self, conn: psycopg.Connection) -> Manifest:
+        target = reindexing.staged_manifest(conn, self.location)
+        if target is None:
+            raise RagError("no reindex is under way in this collection: start one with rag reindex --model NAME")
+        return target
 
     def exclusive(self, wait: bool) -> AbstractContextManager[None]:
         # writers take turns document by document (writes.begin_change): a bulk ingest need not keep
@@ -162,8 +222,7 @@ class PostgresReader(Reader):
 
     @property
     def manifest(self) -> Manifest:
-        # the collection's identity; it changes only with a reindex, which this backend does not do yet
-        return self._collection.manifest
+        return self._collection.manifest_at(self.counters.get("vectors", 0), self._conn)
 
     @property
     def speakers_version(self) -> int:
@@ -190,7 +249,7 @@ class PostgresReader(Reader):
         if small:
             return queries.dense_exact(self._conn, vector, n, filters)
         ef_search = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, n))
-        found = queries.dense_hnsw(self._conn, vector, n, filters, self._collection.manifest.dimension, ef_search)
+        found = queries.dense_hnsw(self._conn, vector, n, filters, self.manifest.dimension, ef_search)
         if filters and len(found) < n:
             # the iterative scan gave up (pgvector's hnsw.max_scan_tuples) before n passed the filters
             return queries.dense_exact(self._conn, vector, n, filters)
@@ -256,7 +315,7 @@ class PostgresReader(Reader):
         return queries.speaker_documents(self._conn)
 
     def segment_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        return queries.segment_vectors(self._conn, self._collection.manifest.dimension)
+        return queries.segment_vectors(self._conn, self.manifest.dimension)
 
     def counts(self) -> Counts:
         return queries.counts(self.counters)

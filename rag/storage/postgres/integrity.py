@@ -18,7 +18,7 @@ from rag.embedding import model_dimension, resolve_model
 from rag.errors import NoIndexError, RagError
 from rag.storage.interface import CheckReport, RepairReport
 from rag.storage.manifest import Manifest, model_problems, now
-from rag.storage.postgres import schema
+from rag.storage.postgres import reindexing, schema
 from rag.storage.postgres.connection import Database
 from rag.storage.postgres.options import DatabaseOptions
 
@@ -127,6 +127,10 @@ def check(options: DatabaseOptions) -> CheckReport:
                 if count:
                     report.problems.append(f"{count} {message}: rag repair recomputes them from the rows")
             report.problems += _vector_problems(conn, manifest)
+            staged = reindexing.staged_manifest(conn, database.location)
+            if staged is not None:
+                documents = int(conn.execute("SELECT count(*) FROM staged_documents").fetchone()[0])
+                report.facts["reindex_staged"] = {"model": staged.model, "documents": documents}
     report.facts["checked"] = "schema, manifest, model, rows, counters, BM25 postings and the vector index agree"
     return report
 

@@ -110,9 +110,31 @@ _V2 = """
 ALTER TABLE documents ADD COLUMN media_url text;
 """
 
+# Version 3: reindexing. A reindex stages each segment's vector under the new model (`staged_vectors`) and
+# each document's content hash under it (`staged_documents`), both deleted with their rows, so that a
+# document replaced meanwhile is staged again; `staging` holds the manifest they are for; the state
+# counter `vectors` moves on when a switch makes them the collection's, which is how every server's
+# readers learn that the model changed.
+_V3 = """
+INSERT INTO state (key, value) VALUES ('vectors', 0);
+CREATE TABLE staging (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    data jsonb NOT NULL
+);
+CREATE TABLE staged_vectors (
+    segment_id bigint PRIMARY KEY REFERENCES segments (id) ON DELETE CASCADE,
+    embedding vector NOT NULL
+);
+CREATE TABLE staged_documents (
+    doc_id text COLLATE "C" PRIMARY KEY REFERENCES documents (id) ON DELETE CASCADE,
+    content_hash text NOT NULL
+);
+"""
+
 MIGRATIONS: dict[int, tuple[str, str]] = {
     1: ("documents, turns, segments with vectors, passages, BM25 postings, speakers, state", _V1),
     2: ("documents.media_url", _V2),
+    3: ("reindexing: staged vectors and hashes, the vectors counter", _V3),
 }
 VERSION = max(MIGRATIONS)
 
