@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -113,10 +114,8 @@ def _ingest(paths: list[Path], idx, fmt: str | None, batch: int | None, where=No
 
         report = ingest_paths(idx, paths, fmt=fmt, on_file=on_file, on_segments=on_segments, batch_segments=batch)
     for source, message in report.failures:
-        err.print(
-            f"[yellow]skipped[/yellow] {message if message.startswith(source) else f'{source}: {message}'}",
-            highlight=False,
-        )
+        said = message if message.startswith(source) else f"{source}: {message}"
+        err.print(f"[yellow]skipped[/yellow] {escape(said)}", highlight=False)  # brackets in it are text
     out.print(
         f"indexed {report.documents} documents ({report.turns} turns, {report.passages} passages)"
         f", {report.unchanged} unchanged, {len(report.failures)} failed, in {report.seconds:.1f} s"

@@ -163,7 +163,12 @@ def mcp(
     port: Annotated[int, typer.Option("--port", help="Port to listen on, with --http.")] = 8001,
 ) -> None:
     """Serve the MCP tools search_transcripts and get_transcript, over stdio (for desktop clients) or HTTP."""
-    from rag.mcp_server import serve as serve_mcp
+    try:
+        from rag.mcp_server import serve as serve_mcp
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] != "mcp":
+            raise
+        raise RagError("rag mcp needs the mcp extra: pip install 'transcript-rag[mcp]'", field="mcp") from None
 
     # stdout is the protocol's channel under stdio: nothing else may be printed there
     serve_mcp(

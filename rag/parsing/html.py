@@ -10,6 +10,7 @@ from rag.parsing import metadata
 from rag.parsing.plaintext import parse_text
 from rag.parsing.speakers import label_shape_ok
 
+HTML_EXTRA = "pip install 'transcript-rag[html]'"
 # Only dates the page states in its markup (meta tags, <time>); a wider search reads "© 2026" as 1 January.
 _DATE_SEARCH = {"extensive_search": False, "original_date": True}
 _BLOCKS = {"p", "head", "quote", "item", "row", "code"}
@@ -18,7 +19,10 @@ _NESTED_BLOCKS = {"p", "head", "quote", "item", "list", "row", "cell", "table", 
 
 def parse_html(text: str, source: str) -> Transcript:
     """Menus, breadcrumbs, footers, share links and cookie banners are left out; paragraphs are kept."""
-    import trafilatura  # here, not at the top: a large import that only HTML pages need
+    try:
+        import trafilatura  # here, not at the top: a large import that only HTML pages need
+    except ImportError:
+        raise ParseError(source, f"reading HTML pages needs the html extra: {HTML_EXTRA}") from None
 
     try:
         page = trafilatura.bare_extraction(
