@@ -50,6 +50,13 @@ class StagedDocument:
     vectors: np.ndarray
     new_hash: str
 
+    def vectors_for(self, segments: int, dimension: int) -> np.ndarray:
+        """Its vectors as float32, checked to be one per segment the document holds, of the new model's width."""
+        vectors = np.asarray(self.vectors, dtype=np.float32)
+        if vectors.shape != (segments, dimension):
+            raise ValueError(f"{self.doc_id}: {vectors.shape} vectors for {segments} segments of dimension {dimension}")
+        return vectors
+
 
 @dataclass(frozen=True)
 class Counts:

@@ -80,9 +80,7 @@ def stage(db: sqlite3.Connection, documents: Sequence[StagedDocument], dimension
         if row is None or row[0] != doc.content_hash:
             continue  # deleted or replaced since it was read: it is staged again from what is there now
         ids = [r[0] for r in db.execute("SELECT id FROM segments WHERE doc_id = ? ORDER BY id", (doc.doc_id,))]
-        vectors = np.asarray(doc.vectors, dtype=np.float32)
-        if vectors.shape != (len(ids), dimension):
-            raise ValueError(f"{doc.doc_id}: {vectors.shape} vectors for {len(ids)} segments of dimension {dimension}")
+        vectors = doc.vectors_for(len(ids), dimension)
         db.executemany(
             "INSERT OR REPLACE INTO staged_vectors (segment_id, vector) VALUES (?, ?)",
             [(sid, vector.tobytes()) for sid, vector in zip(ids, vectors, strict=True)],

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import psycopg
 
 from rag.errors import IndexMismatchError, RagError
@@ -80,9 +79,7 @@ def stage(conn: psycopg.Connection, documents: Sequence[StagedDocument], dimensi
         if row is None or row[0] != doc.content_hash:
             continue  # deleted or replaced since it was read: it is staged again from what is there now
         ids = [r[0] for r in conn.execute("SELECT id FROM segments WHERE doc_id = %s ORDER BY id", (doc.doc_id,))]
-        vectors = np.asarray(doc.vectors, dtype=np.float32)
-        if vectors.shape != (len(ids), dimension):
-            raise ValueError(f"{doc.doc_id}: {vectors.shape} vectors for {len(ids)} segments of dimension {dimension}")
+        vectors = doc.vectors_for(len(ids), dimension)
         conn.execute("DELETE FROM staged_vectors WHERE segment_id = ANY(%s)", (ids,))
         with conn.cursor().copy("COPY staged_vectors (segment_id, embedding) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(["int8", "vector"])
