@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 import numpy as np
 import psycopg
 
-from rag.errors import NoIndexError, RagError
+from rag.errors import NoIndexError
 from rag.lexical import terms
 from rag.models import Document, Filters, PreparedDocument, StoredSegment, Turn
 from rag.storage import bm25
@@ -149,7 +149,7 @@ class PostgresCollection(Collection):
 
     def stage(self, documents: Sequence[StagedDocument]) -> int:
         with self.database.writing() as conn:
-            return reindexing.stage(conn, documents, self._staged_target(conn).dimension)
+            return reindexing.stage(conn, documents, reindexing.staged_target(conn, self.location).dimension)
 
     def switch(self, catch_up: Callable[[list[str]], Sequence[StagedDocument]]) -> Manifest:
         for _ in range(reindexing.CATCH_UP_ROUNDS):
@@ -166,12 +166,6 @@ class PostgresCollection(Collection):
     def abandon_reindex(self) -> None:
         with self.database.writing() as conn:
             reindexing.clear(conn)
-
-    def _staged_target(self, conn: psycopg.Connection) -> Manifest:
-        target = reindexing.staged_manifest(conn, self.location)
-        if target is None:
-            raise RagError("no reindex is under way in this collection: start one with rag reindex --model NAME")
-        return target
 
     def exclusive(self, wait: bool) -> AbstractContextManager[None]:
         # writers take turns document by document (writes.begin_change): a bulk ingest need not keep

@@ -7,7 +7,7 @@ model in the manifest and moves the `vectors` counter on. A reader's snapshot is
 or after it, so it searches the old vectors with the old model or the new ones with the new; each
 server's readers see the counter move and read the manifest of their snapshot (PostgresCollection).
 Readers are not held up: the vectors are updated row by row under MVCC, and the HNSW index takes the new
-rows as any write's. Writers wait for the switch (on 100k segments, about as long as inserting that many).
+rows as any write's. Writers wait for the switch, which grows with the collection (docs/scale-out.md).
 
 Only a model of the collection's dimension can be switched to here: another dimension would change the
 vector column's type and rebuild its index under a lock that stops every search meanwhile.
@@ -34,6 +34,14 @@ def staged_manifest(conn: psycopg.Connection, where: str) -> Manifest | None:
     """The manifest a reindex is staging vectors for, if one is under way."""
     row = conn.execute("SELECT data FROM staging").fetchone()
     return None if row is None else Manifest.from_dict(row[0], f"the reindex staged in {where}")
+
+
+def staged_target(conn: psycopg.Connection, where: str) -> Manifest:
+    """The manifest of the reindex under way; a RagError when there is none."""
+    target = staged_manifest(conn, where)
+    if target is None:
+        raise RagError("no reindex is under way in this collection: start one with rag reindex --model NAME")
+    return target
 
 
 def begin(conn: psycopg.Connection, current: Manifest, target: Manifest, where: str) -> int:
@@ -98,9 +106,7 @@ def switch(conn: psycopg.Connection, where: str, catch_up: Callable[[list[str]],
     """In the caller's write transaction: make the staged vectors the collection's (see the module's docstring)."""
     conn.execute("SET LOCAL statement_timeout = 0")  # it updates every segment: as long as that takes
     writes.begin_change(conn)  # writers wait from here to the commit
-    target = staged_manifest(conn, where)
-    if target is None:
-        raise RagError("no reindex is under way in this collection: start one with rag reindex --model NAME")
+    target = staged_target(conn, where)
     late = todo(conn, None)
     if late:
         stage(conn, catch_up(late), target.dimension)  # written since the last round: the few that are left
