@@ -9,8 +9,9 @@ machine has offline; tests.models) while a thread answers real questions (hybrid
 question cache off). The new vectors are computed once and reused for the second backend (same texts, same
 model), so the second backend's reindex time is mostly its own staging and switch. Recorded per backend: the
 whole reindex, the switch (Collection.switch: the last catch-up and the transaction; writers wait for it),
-search latency before, during and after the switch, searches that failed, and whether every answer after the
-switch came from the new model. Numbers, not pass/fail; saved to docs/bench-results/reindex/.
+search latency before, during and after the switch, searches that failed, and whether every read after the
+switch saw the new model (each search embeds its question with the model of the snapshot it reads). Numbers,
+not pass/fail; saved to docs/bench-results/reindex/.
 """
 
 from __future__ import annotations
