@@ -228,6 +228,11 @@ def _prepared_ahead(
         thread.join()
 
 
+def is_bulk(files: Iterable[Path]) -> bool:
+    """Whether an ingest of these files is bulk work (BULK_BYTES or more of transcripts)."""
+    return sum(_size(path) for path in files) >= BULK_BYTES
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -247,7 +252,7 @@ def ingest_paths(
     """Parse and index files and folders; a file that fails is reported and skipped."""
     files, missing = find_transcripts(paths)
     report = IngestReport(failures=list(missing))
-    bulk = sum(_size(path) for path in files) >= BULK_BYTES
+    bulk = is_bulk(files)
 
     def parsed() -> Iterable[tuple[str, Transcript]]:
         for path in files:

@@ -19,7 +19,7 @@ from rag.cluster.pipeline import EMBEDDED, FAILED, ChunkAndEmbed, file_rows, par
 from rag.cluster.runtime import Cluster, failure_reason, require_ray
 from rag.errors import RagError
 from rag.index import Index
-from rag.ingest import BATCH_SEGMENTS, IngestReport, document_id, find_transcripts
+from rag.ingest import BATCH_SEGMENTS, IngestReport, document_id, find_transcripts, is_bulk
 from rag.models import PreparedDocument
 
 DOCUMENTS_PER_CALL = 8  # documents an actor chunks and embeds in one call (and Ray runs again if it dies)
@@ -109,6 +109,9 @@ def _run(
             fn_constructor_kwargs={
                 "manifest": index.manifest.to_dict(),
                 "passage_backend": index.embedder.passage_backend,
+                # the precision a local ingest of these files would embed at (bf16 is chosen per node by its CPU)
+                "precision": index.embedder.precision_setting,
+                "bulk": is_bulk(files),
                 "gpu": bool(placement.gpus),
                 "known": known,
             },

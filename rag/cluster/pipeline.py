@@ -41,11 +41,13 @@ def parse_row(row: dict, fmt: str | None = None) -> dict:
     return {**row, "transcript": transcript, "error": ""}
 
 
-def embedder_for_worker(model: str, passage_backend: str, gpu: bool) -> Embedder:
-    """The model as this worker runs it: on its GPU when Ray gave it one, else on CPUs as the driver would."""
+def embedder_for_worker(model: str, passage_backend: str, gpu: bool, precision: str = "fp32") -> Embedder:
+    """The model as this worker runs it: on its GPU when Ray gave it one, else on CPUs as the driver would
+    (`precision` as the driver's RAG_EMBED_PRECISION: `auto` takes bf16 for bulk work where this node's CPU
+    has native bf16)."""
     if gpu:
         return Embedder(model, passage_backend="torch", device="cuda")
-    return Embedder(model, passage_backend=passage_backend)
+    return Embedder(model, passage_backend=passage_backend, precision=precision)
 
 
 def ray_get(value: object) -> object:
@@ -61,9 +63,10 @@ class ChunkAndEmbed:
     The model is loaded once per actor; Ray restarts an actor that dies and sends it the batch again.
     """
 
-    def __init__(self, manifest: dict, passage_backend: str, gpu: bool, known: object):
+    def __init__(self, manifest: dict, passage_backend: str, precision: str, bulk: bool, gpu: bool, known: object):
         self.manifest = Manifest.from_dict(manifest, "the driver's manifest")
-        self.layout = Layout(self.manifest, embedder_for_worker(self.manifest.model, passage_backend, gpu))
+        self.layout = Layout(self.manifest, embedder_for_worker(self.manifest.model, passage_backend, gpu, precision))
+        self.bulk = bulk
         # content hashes of the documents already in the collection, by id (put in Ray's object store once)
         self.known = ray_get(known)
 
@@ -84,7 +87,7 @@ class ChunkAndEmbed:
             for key, value in zip(out, (str(path), str(doc_id), status, str(error), document), strict=True):
                 out[key].append(value)
         if prepared:
-            embed_all(self.layout, prepared)  # one length-sorted pass over the batch's segments
+            embed_all(self.layout, prepared, bulk=self.bulk)  # one length-sorted pass over the batch's segments
         return out
 
 

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from rag.cli import app
 from rag.cluster.ingest import Placement, ingest_paths_on_ray
+from rag.embedding import Embedder
 from rag.index import Index
 from rag.ingest import ingest_paths
 from rag.search import search
@@ -58,6 +59,17 @@ def test_questions_get_the_same_answers_from_a_ray_ingested_index(ray_index, loc
             (h.document.id, h.turn_index, h.start_char, h.text) for h in local
         ]
         assert [h.score for h in on_ray] == pytest.approx([h.score for h in local], abs=1e-5)
+
+
+def test_the_actors_embed_at_the_drivers_precision(ray_cluster, tmp_path, local_directory):
+    bf16 = Index.open(tmp_path / "bf16", create=True, embedder=Embedder(precision="bf16"))
+    ingest_paths_on_ray(bf16, [EXAMPLES], placement=Placement.on(ray_cluster, None, 1))
+    on_ray, fp32 = index_content(bf16)["segments"], index_content(Index.open(local_directory))["segments"]
+    assert on_ray.keys() == fp32.keys()
+    ray_vectors = np.stack([vector for _, vector in on_ray.values()])
+    fp32_vectors = np.stack([fp32[key][1] for key in on_ray])
+    assert np.abs(ray_vectors - fp32_vectors).max() > 1e-4  # not the fp32 vectors...
+    assert (ray_vectors * fp32_vectors).sum(axis=1).min() >= 0.999  # ...but the same model's, in bf16
 
 
 def test_rag_ingest_with_ray_reports_the_documents_and_the_file_it_skipped(ray_cluster, tmp_path):
