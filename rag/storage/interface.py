@@ -280,6 +280,18 @@ class Collection(ABC):
     def close(self) -> None: ...
 
 
+CATCH_UP_ROUNDS = 3  # rounds of staging what writers added, before the switch's last one that holds them off
+
+
+def stage_written_since(collection: Collection, catch_up: Callable[[list[str]], Sequence[StagedDocument]]) -> None:
+    """Before a switch: stage the documents written since they were staged, a few rounds while writers go on."""
+    for _ in range(CATCH_UP_ROUNDS):
+        todo = collection.reindex_todo()
+        if not todo:
+            return
+        collection.stage(catch_up(todo))
+
+
 def check_made_by(manifest: Manifest, add: Sequence[PreparedDocument]) -> None:
     """Documents embedded by another model than the collection's (or of another dimension) are refused."""
     for prepared in add:

@@ -22,13 +22,11 @@ from rag.storage.embedded.durable import write_json_atomic
 from rag.storage.embedded.files import COMPACT_LOCK, MANIFEST
 from rag.storage.embedded.locking import hold_lock, writer_lock
 from rag.storage.embedded.searchable import BASE_PREFIX, Base
-from rag.storage.interface import StagedDocument
+from rag.storage.interface import StagedDocument, stage_written_since
 from rag.storage.manifest import Manifest
 
 if TYPE_CHECKING:
     from rag.storage.embedded.collection import EmbeddedCollection
-
-CATCH_UP_ROUNDS = 3  # rounds of staging what writers added, before the last one that holds them off
 
 
 def begin(collection: EmbeddedCollection, manifest: Manifest) -> int:
@@ -53,11 +51,7 @@ def stage(collection: EmbeddedCollection, documents: Sequence[StagedDocument]) -
 def switch(collection: EmbeddedCollection, catch_up: Callable[[list[str]], Sequence[StagedDocument]]) -> Manifest:
     """Make the staged vectors the collection's in one transaction (see the module's docstring)."""
     directory = collection.directory
-    for _ in range(CATCH_UP_ROUNDS):
-        todo = collection.reindex_todo()
-        if not todo:
-            break
-        collection.stage(catch_up(todo))
+    stage_written_since(collection, catch_up)
     with hold_lock(directory / COMPACT_LOCK):
         with writer_lock(directory):
             with collection.store.transaction() as db:

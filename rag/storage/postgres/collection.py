@@ -27,7 +27,15 @@ from rag.errors import NoIndexError
 from rag.lexical import terms
 from rag.models import Document, Filters, PreparedDocument, StoredSegment, Turn
 from rag.storage import bm25
-from rag.storage.interface import Collection, Counts, Ranked, Reader, StagedDocument, check_made_by
+from rag.storage.interface import (
+    Collection,
+    Counts,
+    Ranked,
+    Reader,
+    StagedDocument,
+    check_made_by,
+    stage_written_since,
+)
 from rag.storage.manifest import Manifest
 from rag.storage.postgres import queries, reindexing, schema, writes
 from rag.storage.postgres.connection import Database
@@ -152,11 +160,7 @@ class PostgresCollection(Collection):
             return reindexing.stage(conn, documents, reindexing.staged_target(conn, self.location).dimension)
 
     def switch(self, catch_up: Callable[[list[str]], Sequence[StagedDocument]]) -> Manifest:
-        for _ in range(reindexing.CATCH_UP_ROUNDS):
-            todo = self.reindex_todo()
-            if not todo:
-                break
-            self.stage(catch_up(todo))
+        stage_written_since(self, catch_up)
         with self.database.writing() as conn:
             target = reindexing.switch(conn, self.location, catch_up)
         with self.reading():

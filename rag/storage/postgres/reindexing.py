@@ -25,8 +25,6 @@ from rag.storage.interface import StagedDocument
 from rag.storage.manifest import Manifest
 from rag.storage.postgres import writes
 
-CATCH_UP_ROUNDS = 3  # rounds of staging what writers added, before the last one that holds them off
-
 _UNSTAGED_DOCUMENTS = "NOT EXISTS (SELECT 1 FROM staged_documents s WHERE s.doc_id = d.id)"
 
 
