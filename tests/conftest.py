@@ -166,6 +166,15 @@ def seed_copy(tmp_path) -> Path:
     return target
 
 
+def rag_process(*args: str, without: tuple[str, ...] = (), timeout: float = 300) -> subprocess.CompletedProcess:
+    """`rag ARGS` in a fresh process, in which the modules `without` cannot be imported (an extra not installed)."""
+    code = "import sys; " + "".join(f"sys.modules[{module!r}] = None; " for module in without)
+    code += "from rag.cli import main; sys.argv = ['rag', *sys.argv[1:]]; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

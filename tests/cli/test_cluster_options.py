@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, rag_process
 
 
 def rag(*args: str, hide_ray: bool = False) -> subprocess.CompletedProcess:
     """`rag ARGS` in a fresh process (Ray joins a cluster once per process); optionally as if Ray were absent."""
-    code = "import sys; sys.modules['ray'] = None; " if hide_ray else "import sys; "
-    code += "from rag.cli import main; sys.argv = ['rag', *sys.argv[1:]]; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return rag_process(*args, without=("ray",) if hide_ray else (), timeout=120)
 
 
 def test_ray_without_the_ray_extra_says_which_extra_to_install(tmp_path):
