@@ -76,26 +76,21 @@ def test_a_sentence_longer_than_the_budget_is_cut_between_words(embedder):
     assert " ".join(text[s:e] for s, e in windows) == text
 
 
-def test_times_of_a_timed_turn_are_spread_over_its_passages(embedder):
+def _timed_passages(embedder, start: float, end: float):
+    """The passages of one long turn that runs from `start` to `end` seconds."""
     text = " ".join(["This is one sentence of the answer."] * 40)
-    passages = chunk_transcript(
-        Transcript("t", (Turn("A", text, start=10.0, end=50.0),)),
-        "d",
-        count_tokens=embedder.count_tokens,
-        max_tokens=40,
-    )
+    turn = Turn("A", text, start=start, end=end)
+    return chunk_transcript(Transcript("t", (turn,)), "d", count_tokens=embedder.count_tokens, max_tokens=40)
+
+
+def test_times_of_a_timed_turn_are_spread_over_its_passages(embedder):
+    passages = _timed_passages(embedder, 10.0, 50.0)
     assert passages[0].start == 10.0 and passages[-1].end == 50.0
     assert all(a.start <= b.start for a, b in itertools.pairwise(passages))
 
 
 def test_times_near_the_largest_float_stay_finite(embedder):
-    text = " ".join(["This is one sentence of the answer."] * 40)
-    passages = chunk_transcript(
-        Transcript("t", (Turn("A", text, start=0.0, end=1.7e308),)),
-        "d",
-        count_tokens=embedder.count_tokens,
-        max_tokens=40,
-    )
+    passages = _timed_passages(embedder, 0.0, 1.7e308)
     assert all(math.isfinite(p.start) and math.isfinite(p.end) for p in passages)
     assert passages[-1].end == 1.7e308
 
